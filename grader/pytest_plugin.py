@@ -1,0 +1,196 @@
+"""The pytest side of the course: choosing implementations, markers, and results.
+
+Loaded for every run of the course's tests (``addopts = "-p practicum.grader.pytest_plugin"``
+in ``pyproject.toml``). It adds:
+
+* ``--impl exercises|solutions|PATH``: the implementation under test (default: the
+  student's ``exercises``), reached through the ``candidate`` fixture;
+* ``--reference solutions|PATH``: the reference solution set that gives expected values
+  (default ``solutions``), reached through the ``reference`` fixture;
+* ``--grade-report FILE``: writes every task test's outcome and feedback as JSON, which
+  the grader turns into scores;
+* a check that every test under ``tests/public`` and ``tests/hidden`` is marked
+  ``public`` or ``hidden`` and names its ``task``;
+* hypothesis profiles: ``dev`` (the default: random, quick) and ``grading``
+  (derandomised, so two gradings of one submission agree).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from practicum.grader.proxy import (
+    Candidate,
+    CandidateError,
+    InProcessBackend,
+    MissingImplementation,
+)
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                     HealthCheck.data_too_large])
+settings.register_profile("dev", max_examples=15, **_COMMON)
+settings.register_profile("grading", max_examples=25, derandomize=True, database=None,
+                          print_blob=False, **_COMMON)
+settings.load_profile(os.environ.get("PRACTICUM_HYPOTHESIS_PROFILE", "dev"))
+
+_EXCEPTION_GROUP = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
+
+NAMED_IMPLEMENTATIONS = ("exercises", "solutions")
+TASK_TEST_DIRS = {"public": "tests/public", "hidden": "tests/hidden"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("practicum", "course exercises")
+    group.addoption("--impl", default="exercises", metavar="exercises|solutions|PATH",
+                    help="implementation under test (default: exercises)")
+    group.addoption("--reference", default="solutions", metavar="solutions|PATH",
+                    help="reference solution set for expected values (default: solutions)")
+    group.addoption("--task", action="append", default=[], metavar="NAME",
+                    help="run only the tests of this task (module); repeatable")
+    group.addoption("--grade-report", default=None, metavar="FILE",
+                    help="write each task test's outcome and feedback to FILE as JSON")
+
+
+def resolve_implementation(name: str, rootpath: Path) -> Path:
+    """Maps ``exercises``/``solutions`` to the course's folders, anything else to a path."""
+    if name in NAMED_IMPLEMENTATIONS:
+        return rootpath / name
+    return Path(name).expanduser().resolve()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for option in ("impl", "reference"):
+        path = resolve_implementation(config.getoption(option), config.rootpath)
+        if option == "impl" and not path.is_dir():
+            raise pytest.UsageError(
+                f"Received: --impl {config.getoption(option)}, expected 'exercises', "
+                f"'solutions' or a directory of modules ({path} is not a directory)"
+            )
+    config._practicum_results = []  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def candidate(pytestconfig: pytest.Config) -> Candidate:
+    """The implementation under test (``--impl``), behind the proxy."""
+    option = pytestconfig.getoption("impl")
+    path = resolve_implementation(option, pytestconfig.rootpath)
+    return Candidate(InProcessBackend(path), label=option)
+
+
+@pytest.fixture(scope="session")
+def reference(pytestconfig: pytest.Config) -> Candidate:
+    """The reference solution set (``--reference``), behind the same kind of proxy."""
+    option = pytestconfig.getoption("reference")
+    path = resolve_implementation(option, pytestconfig.rootpath)
+    if not path.is_dir():
+        pytest.fail(f"no reference solutions at {path}: pass --reference PATH", pytrace=False)
+    return Candidate(InProcessBackend(path), label=option)
+
+
+# --------------------------------------------------------------------------- markers
+
+
+def task_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("task")
+    return marker.args[0] if marker and marker.args else None
+
+
+def visibility_of(item: pytest.Item) -> str | None:
+    kinds = [kind for kind in TASK_TEST_DIRS if item.get_closest_marker(kind)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problems = []
+    for item in items:
+        relative = Path(item.path).resolve()
+        for kind, folder in TASK_TEST_DIRS.items():
+            if (config.rootpath / folder) in relative.parents:
+                if visibility_of(item) != kind or task_of(item) is None:
+                    problems.append(
+                        f"{item.nodeid}: a test in {folder}/ must be marked "
+                        f"'{kind}' (and only that) and name its task with @pytest.mark.task"
+                    )
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+    wanted = set(config.getoption("task"))
+    if wanted:
+        keep = [item for item in items if task_of(item) in wanted]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+# --------------------------------------------------------------------------- results
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    task = task_of(item)
+    if task is None or report.when not in ("setup", "call"):
+        return
+    if report.when == "setup" and report.passed:
+        return
+    message = ""
+    if call.excinfo is not None:
+        error = call.excinfo.value
+        message = feedback_message(error)
+        if isinstance(error, (CandidateError, MissingImplementation)):
+            report.longrepr = message  # the student needs the message, not our traceback
+    item.config._practicum_results.append({  # type: ignore[attr-defined]
+        "nodeid": item.nodeid,
+        "name": item.name,
+        "task": task,
+        "visibility": visibility_of(item),
+        "outcome": "passed" if report.passed else "skipped" if report.skipped else "failed",
+        "message": message[:4000],
+    })
+
+
+def feedback_message(error: BaseException) -> str:
+    """The part of a failure that a student should read: the message and hypothesis's
+    falsifying example, without the test's source."""
+    if _EXCEPTION_GROUP and isinstance(error, _EXCEPTION_GROUP):
+        return "\n".join(feedback_message(inner) for inner in error.exceptions[:3])
+    text = str(error) if not isinstance(error, AssertionError) else str(error).split("\nassert ")[0]
+    notes = [note for note in getattr(error, "__notes__", []) if "Falsifying" in note
+             or note.startswith(("Draw", "data")) or "=" in note][:6]
+    if isinstance(error, pytest.skip.Exception):
+        return text
+    if not isinstance(error, (AssertionError, CandidateError, MissingImplementation)):
+        text = f"{type(error).__name__}: {text}"
+    return "\n".join([text, *notes]).strip()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    results = getattr(config, "_practicum_results", [])
+    path = config.getoption("grade_report")
+    if path:
+        Path(path).write_text(json.dumps(results, indent=1))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    results = getattr(config, "_practicum_results", [])
+    if not results:
+        return
+    per_task: dict[str, list[dict]] = defaultdict(list)
+    for result in results:
+        per_task[result["task"]].append(result)
+    terminalreporter.section("tasks")
+    for task, rows in sorted(per_task.items()):
+        passed = sum(row["outcome"] == "passed" for row in rows)
+        line = f"{task:<24} {passed}/{len(rows)} tests pass"
+        failed = [row for row in rows if row["outcome"] == "failed"]
+        if failed:
+            first = failed[0]["message"].splitlines()[0] if failed[0]["message"] else ""
+            line += f"   first problem: {first[:110]}"
+        terminalreporter.write_line(line)
