@@ -52,7 +52,9 @@ def _as_float_tensor(x, name: str) -> tf.Tensor:
     try:
         return tf.constant(array, dtype=tf.float32)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"Received: {name} of type {type(x).__name__}, expected numbers") from error
+        raise ValueError(
+            f"Received: {name} of type {type(x).__name__}, expected numbers"
+        ) from error
 
 
 def _check_rank(x: tf.Tensor, rank: int, name: str, layout: str) -> None:

@@ -81,7 +81,7 @@ def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
         for task in selected:
             args += ["--task", task]
         if quiet:
-            args += ["-q", "--no-header", "-p", "no:terminal"]
+            args += ["-p", "no:terminal"]
         _forget_test_modules()
         cwd = os.getcwd()
         try:
@@ -108,7 +108,8 @@ def score_by_task(outcomes: Iterable[TestOutcome]) -> dict[str, TaskScore]:
     for outcome in outcomes:
         counts[outcome.task][0] += outcome.passed
         counts[outcome.task][1] += 1
-    return {task: TaskScore(task, passed, total) for task, (passed, total) in sorted(counts.items())}
+    return {task: TaskScore(task, passed, total)
+            for task, (passed, total) in sorted(counts.items())}
 
 
 def format_score_table(scores: dict[str, dict[str, TaskScore]]) -> str:

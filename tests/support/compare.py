@@ -114,3 +114,17 @@ def expect_error(error_type: str, call: Callable[[], object], *, what: str,
             f"because {because}"
         ) from None
     raise AssertionError(f"{what} returned normally, expected {error_type} because {because}")
+
+
+def gradient_or_zeros(actual: object, expected: object, *, what: str) -> np.ndarray:
+    """The candidate's gradient, where ``None`` (no dependence) counts as zeros when the
+    reference's gradient is zero too."""
+    reference = None if expected is None else np.asarray(expected, dtype=np.float64)
+    if actual is not None:
+        return as_float_array(actual, what)
+    if reference is None or not np.any(reference):
+        return np.zeros_like(reference) if reference is not None else np.zeros(())
+    raise AssertionError(
+        f"{what} is None: the result does not depend on the input through TensorFlow "
+        f"operations. Is the function differentiable (no .numpy() or np.* inside)?"
+    )
