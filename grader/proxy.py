@@ -168,6 +168,9 @@ def to_plain(value: Any, *, path: str = "result") -> Any:
         return {str(key): to_plain(item, path=f"{path}[{key!r}]") for key, item in value.items()}
     if isinstance(value, np.generic):
         return np.array(value).item()
+    model = _keras_model_to_plain(value)
+    if model is not None:
+        return model
     array = _tensor_to_numpy(value)
     if array is None and isinstance(value, np.ndarray):
         array = value
@@ -180,6 +183,34 @@ def to_plain(value: Any, *, path: str = "result") -> Any:
     if plain.dtype == object:
         raise CandidateError(f"{path} holds Python objects, expected numbers", ["TypeError"])
     return plain
+
+
+def _keras_model_to_plain(value: Any) -> dict | None:
+    """A Keras model crosses the door as its JSON architecture and its layers' shapes.
+
+    Returns ``{"keras_model": <model.to_json()>, "layers": [{"name", "class_name",
+    "output_shape"}, ...], "input_shape": [...]}``; rebuild it with
+    ``keras.models.model_from_json`` on the trusted side.
+    """
+    keras = sys.modules.get("keras")
+    if keras is None or not isinstance(value, keras.Model):
+        return None
+    layers = []
+    for layer in value.layers:
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):  # a layer that was never called
+            shape = None
+        layers.append({"name": layer.name, "class_name": type(layer).__name__,
+                       "output_shape": None if shape is None else [
+                           None if dim is None else int(dim) for dim in shape]})
+    inputs = getattr(value, "inputs", None) or []
+    return {
+        "keras_model": value.to_json(),
+        "input_shape": [None if d is None else int(d) for d in inputs[0].shape] if inputs
+        else None,
+        "layers": layers,
+    }
 
 
 def _tensor_to_numpy(value: Any) -> np.ndarray | None:

@@ -1,8 +1,8 @@
 """The graders graded: known right and wrong implementations get the verdicts they deserve.
 
-Every implementation below is graded once, in one ``grader grade`` run (a separate process,
-as an instructor would run it), with the public and hidden tests and the derandomised
-grading profile. The fixtures are described in ``tests/fixtures/README.md``.
+For every task with a folder ``tests/fixtures/<task>/``, each implementation there is graded
+with the public and hidden tests and the derandomised grading profile, by ``grader grade``
+in separate processes, as an instructor would run it. See ``tests/fixtures/README.md``.
 """
 
 from __future__ import annotations
@@ -17,55 +17,80 @@ import pytest
 
 import practicum
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "style_losses"
-WRONG = sorted(path.stem for path in (FIXTURES / "wrong").glob("*.py"))
-INDEPENDENT = ["independent_loops", "independent_tnp"]
-BROKEN = {
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TASKS = sorted(path.name for path in FIXTURES.iterdir()
+               if path.is_dir() and any(path.glob("independent_*.py")))
+
+
+def independent(task: str) -> list[str]:
+    return sorted(path.stem for path in (FIXTURES / task).glob("independent_*.py"))
+
+
+def wrong(task: str) -> list[str]:
+    return sorted(path.stem for path in (FIXTURES / task / "wrong").glob("*.py"))
+
+
+def directive(task: str, name: str, key: str) -> str | None:
+    text = (FIXTURES / task / "wrong" / f"{name}.py").read_text()
+    match = re.search(rf"^# {key}: (.+)$", text, re.M)
+    return match.group(1).strip() if match else None
+
+
+KNOWN_RIGHT = [(task, name) for task in TASKS for name in independent(task)]
+KNOWN_WRONG = [(task, name) for task in TASKS for name in wrong(task)]
+BROKEN = {  # style_losses submissions that cannot even be imported
     "empty_submission": None,
     "syntax_error": "def gram_matrix(features, normalize=True)\n    return features\n",
     "raises_at_import": "raise RuntimeError('this submission breaks on import')\n",
 }
 
 
-def expected_phrase(name: str) -> str:
-    match = re.search(r"^# expect: (.+)$", (FIXTURES / "wrong" / f"{name}.py").read_text(), re.M)
-    assert match, f"{name}.py has no '# expect:' line"
-    return match.group(1).strip()
+def submission_sources() -> dict[str, tuple[str, str | None]]:
+    """``label -> (task, module text)`` for every known implementation."""
+    sources: dict[str, tuple[str, str | None]] = {}
+    for task, name in KNOWN_RIGHT:
+        sources[f"{task}--{name}"] = (task, (FIXTURES / task / f"{name}.py").read_text())
+    for task, name in KNOWN_WRONG:
+        base = directive(task, name, "base") or independent(task)[0]
+        text = (FIXTURES / task / f"{base}.py").read_text() + "\n\n# --- the mistake ---\n"
+        sources[f"{task}--{name}"] = (task, text + (FIXTURES / task / "wrong" / f"{name}.py")
+                                      .read_text())
+    for name, text in BROKEN.items():
+        sources[f"style_losses--{name}"] = ("style_losses", text)
+    base = (FIXTURES / "style_losses" / "independent_loops.py").read_text()
+    sources["style_losses--missing_total_loss"] = (
+        "style_losses", base.split("\n\ndef total_loss")[0] + "\n")
+    return sources
 
 
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory) -> dict[str, list[dict]]:
+    """``label -> outcome rows of that submission's own task``; ``exercises`` -> all rows."""
     root = tmp_path_factory.mktemp("submissions")
-    base = (FIXTURES / "independent_loops.py").read_text()
-    submissions = {}
-    for name in INDEPENDENT:
-        submissions[name] = (FIXTURES / f"{name}.py").read_text()
-    for name in WRONG:
-        submissions[name] = base + "\n\n# --- the mistake ---\n" + (
-            FIXTURES / "wrong" / f"{name}.py").read_text()
-    submissions.update(BROKEN)
-    submissions["missing_total_loss"] = base.split("\n\ndef total_loss")[0] + "\n"
-    for name, text in submissions.items():
-        (root / name).mkdir()
+    sources = submission_sources()
+    for label, (task, text) in sources.items():
+        (root / label).mkdir()
         if text is not None:
-            (root / name / "style_losses.py").write_text(text)
-    paths = ["exercises", *(str(root / name) for name in submissions)]
+            (root / label / f"{task}.py").write_text(text)
+    paths = ["exercises", *(str(root / label) for label in sources)]
     # Two graders side by side, one per core: each imports TensorFlow once.
-    halves = [paths[0::2], paths[1::2]]
     running = [
         subprocess.Popen(
-            [sys.executable, "-m", "practicum.grader.cli", "grade", *half, "--task", "style_losses",
+            [sys.executable, "-m", "practicum.grader.cli", "grade", *half,
              "--json", str(root / f"verdicts{index}.json")],
             cwd=practicum.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        for index, half in enumerate(halves)
+        for index, half in enumerate([paths[0::2], paths[1::2]])
     ]
     verdicts = {}
     for index, process in enumerate(running):
-        _, stderr = process.communicate(timeout=900)
+        _, stderr = process.communicate(timeout=1800)
         assert process.returncode == 0, stderr[-3000:]
         raw = json.loads((root / f"verdicts{index}.json").read_text())
-        verdicts.update({Path(key).name: rows for key, rows in raw.items()})
+        for key, rows in raw.items():
+            label = Path(key).name
+            task = sources[label][0] if label in sources else None
+            verdicts[label] = [row for row in rows if task is None or row["task"] == task]
     return verdicts
 
 
@@ -73,19 +98,21 @@ def failures(rows: list[dict]) -> list[dict]:
     return [row for row in rows if row["outcome"] != "passed"]
 
 
-@pytest.mark.parametrize("name", INDEPENDENT)
-def test_an_independently_written_correct_implementation_passes_every_test(verdicts, name):
-    rows = verdicts[name]
+@pytest.mark.parametrize(("task", "name"), KNOWN_RIGHT)
+def test_an_independently_written_correct_implementation_passes_every_test(verdicts, task,
+                                                                          name):
+    rows = verdicts[f"{task}--{name}"]
     assert rows, f"no tests ran for {name}"
     assert not failures(rows), "\n".join(
         f"{row['name']}: {row['message'][:300]}" for row in failures(rows))
 
 
-@pytest.mark.parametrize("name", WRONG)
-def test_a_plausible_mistake_fails_with_feedback_that_names_it(verdicts, name):
-    failed = failures(verdicts[name])
-    assert failed, f"the wrong implementation {name} passed every test"
-    phrase = expected_phrase(name)
+@pytest.mark.parametrize(("task", "name"), KNOWN_WRONG)
+def test_a_plausible_mistake_fails_with_feedback_that_names_it(verdicts, task, name):
+    failed = failures(verdicts[f"{task}--{name}"])
+    assert failed, f"the wrong implementation {task}/{name} passed every test"
+    phrase = directive(task, name, "expect")
+    assert phrase, f"{task}/wrong/{name}.py has no '# expect:' line"
     messages = [row["message"] for row in failed]
     assert any(phrase in message for message in messages), (
         f"no feedback for {name} mentions {phrase!r}; the messages were:\n"
@@ -106,13 +133,13 @@ def test_the_stubs_fail_every_task_test_with_not_implemented(verdicts):
     ("raises_at_import", "this submission breaks on import"),
 ])
 def test_a_broken_submission_fails_its_tests_with_a_clear_message(verdicts, name, phrase):
-    rows = verdicts[name]
+    rows = verdicts[f"style_losses--{name}"]
     assert rows and all(row["outcome"] == "failed" for row in rows)
     assert all(phrase in row["message"] for row in rows), rows[0]["message"]
 
 
 def test_a_missing_function_fails_only_the_tests_that_need_it(verdicts):
-    rows = verdicts["missing_total_loss"]
+    rows = verdicts["style_losses--missing_total_loss"]
     failed = failures(rows)
     assert failed and all("total_loss" in row["name"] for row in failed)
     assert all("has no function total_loss()" in row["message"] for row in failed)
