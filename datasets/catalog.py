@@ -65,6 +65,9 @@ class DatasetSpec:
         base_url: where the official files are downloaded from.
         remote_files: the file names under ``base_url``, with their checksums.
         sample_file: the committed offline sample, under ``datasets/samples/``.
+        sample_format: how that sample stores its images: ``"npz"`` (the arrays as
+            returned, keys as Keras's ``mnist.npz``) or ``"jpeg"`` (each image's
+            original JPEG bytes, decoded with Pillow when loaded).
         class_names: the label names, in label order.
     """
 
@@ -77,6 +80,7 @@ class DatasetSpec:
     base_url: str
     remote_files: dict[str, Checksum] = field(default_factory=dict)
     sample_file: str = ""
+    sample_format: str = "npz"
     class_names: tuple[str, ...] = ()
 
 
@@ -151,6 +155,7 @@ CIFAR10 = DatasetSpec(
         ),
     },
     sample_file="cifar10.npz",
+    sample_format="jpeg",
     class_names=(
         "airplane",
         "automobile",

@@ -5,6 +5,10 @@
   then each dimension as a 32-bit integer) followed by the raw bytes.
 * ``mnist.npz``: the NumPy archive Keras downloads, keys ``x_train``, ``y_train``,
   ``x_test``, ``y_test``.
+* JPEG ``.npz`` (the CIFAR-10 offline sample, and the shared mirror it comes from): per
+  split, ``{split}_jpeg`` (every image's JPEG file, concatenated, uint8),
+  ``{split}_offsets`` (int64, ``n + 1``: image ``i`` is ``jpeg[off[i]:off[i + 1]]``) and
+  ``{split}_labels`` (uint8 ``(n,)``); decoded with Pillow when read.
 * CIFAR-10 "python version": pickled dicts in ``cifar-10-batches-py/``
   (``data_batch_1`` .. ``data_batch_5``, ``test_batch``, ``batches.meta``), each batch
   holding ``b"data"``, a ``(N, 3072)`` uint8 array, every row one image as 1024 red, then
@@ -36,16 +40,20 @@ from .errors import DatasetError, corrupt_file
 
 __all__ = [
     "Arrays",
+    "decode_jpegs",
     "extract_cifar_archive",
     "read_cifar_archive",
     "read_cifar_batch",
     "read_cifar_dir",
     "read_idx_gz",
     "read_idx_pair",
+    "read_jpeg_npz",
     "read_npz",
+    "select_jpegs",
     "write_cifar_archive",
     "write_cifar_dir",
     "write_idx_gz",
+    "write_jpeg_npz",
     "write_npz",
 ]
 
@@ -197,6 +205,162 @@ def write_npz(path: str | Path, data: Arrays, **extra: np.ndarray) -> None:
     np.savez_compressed(
         path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, **extra
     )
+
+
+# --- JPEG npz (the CIFAR-10 sample) ------------------------------------------------------
+
+_JPEG_SPLITS = ("train", "test")
+
+
+def decode_jpegs(
+    blob: np.ndarray,
+    offsets: np.ndarray,
+    indices: Iterable[int] | None = None,
+    *,
+    image_shape: tuple[int, ...] = (32, 32, 3),
+    where: str = "JPEG data",
+) -> np.ndarray:
+    """Decode concatenated JPEG files into one uint8 RGB array, with Pillow.
+
+    Args:
+        blob: every image's JPEG bytes, concatenated (uint8).
+        offsets: ``n + 1`` offsets: image ``i`` is ``blob[offsets[i]:offsets[i + 1]]``.
+        indices: which images to decode, in this order; default all ``n``.
+        image_shape: the shape every decoded image must have (height, width, 3).
+        where: the file named in errors.
+
+    Returns:
+        uint8 ``(len(indices), *image_shape)``, channels-last RGB.
+
+    Raises:
+        DatasetError: if an image is not a decodable JPEG of that size.
+
+    Example:
+        >>> decode_jpegs(d["test_jpeg"], d["test_offsets"], range(3)).shape  # doctest: +SKIP
+        (3, 32, 32, 3)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    order = np.arange(len(offsets) - 1) if indices is None else np.asarray(list(indices))
+    out = np.empty((len(order), *image_shape), dtype=np.uint8)
+    for row, i in enumerate(order):
+        data = blob[offsets[i] : offsets[i + 1]].tobytes()
+        try:
+            with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+                pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise corrupt_file(where, f"image {i} is not a readable JPEG ({exc})") from exc
+        if pixels.shape != image_shape:
+            raise corrupt_file(where, f"image {i} is {pixels.shape}, not {image_shape}")
+        out[row] = pixels
+    return out
+
+
+def select_jpegs(
+    blob: np.ndarray, offsets: np.ndarray, indices: Iterable[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick some images' JPEG bytes, unchanged, into a new blob and offsets.
+
+    Args:
+        blob: every image's JPEG bytes, concatenated (uint8).
+        offsets: ``n + 1`` offsets into ``blob``.
+        indices: the images to keep, in the new order.
+
+    Returns:
+        ``(blob, offsets)`` of the chosen images (int64 offsets starting at 0).
+
+    Example:
+        >>> select_jpegs(np.arange(6, dtype=np.uint8), np.array([0, 2, 6]), [1])
+        (array([2, 3, 4, 5], dtype=uint8), array([0, 4]))
+    """
+    parts = [blob[offsets[i] : offsets[i + 1]] for i in indices]
+    new_offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=new_offsets[1:])
+    new_blob = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+    return new_blob.astype(np.uint8, copy=False), new_offsets
+
+
+def read_jpeg_npz(path: str | Path, image_shape: tuple[int, ...] = (32, 32, 3)) -> Arrays:
+    """Read a JPEG ``.npz`` (the CIFAR-10 sample) and decode it with Pillow.
+
+    Args:
+        path: the archive, with ``train_jpeg``, ``train_offsets``, ``train_labels`` and
+            the same three for ``test`` (no pickled objects allowed).
+        image_shape: the shape of one decoded image.
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test))``: uint8 ``(N, *image_shape)`` images
+        and uint8 ``(N, 1)`` labels, as ``keras.datasets.cifar10.load_data()`` returns.
+
+    Raises:
+        DatasetError: if the archive is unreadable, misses a key, its offsets do not cut
+            its bytes into as many images as labels, or an image does not decode.
+
+    Example:
+        >>> (x_train, y_train), _ = read_jpeg_npz("datasets/samples/cifar10.npz")  # doctest: +SKIP
+    """
+    keys = [f"{split}_{part}" for split in _JPEG_SPLITS for part in ("jpeg", "offsets", "labels")]
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [key for key in keys if key not in f.files]
+            if missing:
+                raise corrupt_file(path, f"missing the array(s) {', '.join(missing)}")
+            arrays = {key: f[key] for key in keys}
+    except DatasetError:
+        raise
+    except Exception as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        raise corrupt_file(path, f"not a readable .npz archive ({why})") from exc
+    out = []
+    for split in _JPEG_SPLITS:
+        blob, offsets, labels = (arrays[f"{split}_{p}"] for p in ("jpeg", "offsets", "labels"))
+        if blob.dtype != np.uint8 or blob.ndim != 1:
+            raise corrupt_file(path, f"{split}_jpeg is {blob.dtype} {blob.shape}, not uint8 (n,)")
+        if labels.dtype != np.uint8 or labels.ndim != 1:
+            raise corrupt_file(path, f"{split}_labels is {labels.dtype} {labels.shape}")
+        if (
+            offsets.dtype.kind not in "iu"
+            or offsets.shape != (len(labels) + 1,)
+            or offsets[0] != 0
+            or offsets[-1] != len(blob)
+            or np.any(np.diff(offsets) <= 0)
+        ):
+            raise corrupt_file(
+                path, f"{split}_offsets do not cut {split}_jpeg into {len(labels)} images"
+            )
+        images = decode_jpegs(blob, offsets, image_shape=image_shape, where=str(path))
+        out.append((images, labels.reshape(-1, 1)))
+    return out[0], out[1]
+
+
+def write_jpeg_npz(
+    path: str | Path,
+    splits: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    **extra: np.ndarray,
+) -> None:
+    """Write JPEG bytes, offsets and labels per split as a compressed ``.npz``.
+
+    The JPEG bytes are stored as they are (lossless zip compression only, never
+    re-encoded), so decoding gives the same pixels as decoding the originals.
+
+    Args:
+        path: the archive to write.
+        splits: ``{"train": (jpeg, offsets, labels), "test": (...)}``.
+        **extra: further arrays to store alongside (e.g. provenance indices).
+
+    Example:
+        >>> splits = {"train": (b, o, y), "test": (bt, ot, yt)}  # doctest: +SKIP
+        >>> write_jpeg_npz(tmp / "cifar10.npz", splits)  # doctest: +SKIP
+    """
+    arrays: dict[str, np.ndarray] = {}
+    for split in _JPEG_SPLITS:
+        blob, offsets, labels = splits[split]
+        arrays[f"{split}_jpeg"] = np.asarray(blob, dtype=np.uint8)
+        arrays[f"{split}_offsets"] = np.asarray(offsets, dtype=np.int64)
+        arrays[f"{split}_labels"] = np.asarray(labels, dtype=np.uint8).reshape(-1)
+    # Compressed: the JPEG headers (quantisation and Huffman tables) repeat in every
+    # image, so zlib shrinks the concatenated files to about a third.
+    np.savez_compressed(path, **arrays, **extra)
 
 
 # --- CIFAR-10 pickles --------------------------------------------------------------------

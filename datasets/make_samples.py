@@ -5,14 +5,20 @@ real data kept beside the repository (``../shared/datasets``, see its README):
 
 * MNIST from ``mnist-10k.npz`` (10,000 real digits, keys as Keras's ``mnist.npz``);
 * Fashion-MNIST from the official IDX files in ``fashion-mnist/``;
-* CIFAR-10 from ``cifar10-jpeg.npz`` (the official split as JPEGs of a public mirror,
-  decoded with Pillow, so pixels differ slightly from the official pickles).
+* CIFAR-10 from ``cifar10-jpeg.npz`` (the official split as JPEGs of a public mirror, so
+  pixels differ slightly from the official pickles).
 
 From each split it draws the same number of images of every class, puts them in a random
 order (NumPy's default generator seeded with ``[0, data set number, split number]``, so
-each split of each data set has its own fixed stream), and stores them exactly as the
-loaders return them (``x_train``, ``y_train``, ``x_test``, ``y_test``) plus
-``train_index`` and ``test_index``, the positions of the chosen images in the source.
+each split of each data set has its own fixed stream), and stores them with
+``train_index`` and ``test_index``, the positions of the chosen images in the source:
+
+* MNIST and Fashion-MNIST exactly as the loaders return them (``x_train``, ``y_train``,
+  ``x_test``, ``y_test``, compressed);
+* CIFAR-10 as the mirror's own JPEG bytes, copied unchanged (never re-encoded), with the
+  keys of ``cifar10-jpeg.npz``: ``train_jpeg``, ``train_offsets``, ``train_labels``, the
+  same for ``test``, and ``classes``; the loader decodes them with Pillow.
+
 The output is byte-for-byte reproducible.
 
 Usage::
@@ -23,14 +29,21 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
 import numpy as np
 
 from practicum import REPO_ROOT
 from practicum.datasets.catalog import CIFAR10, FASHION_FILES, FASHION_MNIST, MNIST
-from practicum.datasets.formats import read_idx_pair, write_npz
+from practicum.datasets.formats import (
+    decode_jpegs,
+    read_idx_pair,
+    select_jpegs,
+    write_jpeg_npz,
+    write_npz,
+)
+
+__all__ = ["SIZES", "decode_jpegs", "make_samples", "stratified_indices"]
 
 #: (train, test) sample sizes; each is split evenly over the ten classes.
 SIZES = {MNIST.name: (3000, 1000), FASHION_MNIST.name: (3000, 1000), CIFAR10.name: (2000, 500)}
@@ -64,43 +77,46 @@ def stratified_indices(labels: np.ndarray, size: int, seed: int | list[int] = SE
     return rng.permutation(np.concatenate(chosen))
 
 
-def decode_jpegs(blob: np.ndarray, offsets: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """Decode chosen images of the CIFAR-10 JPEG mirror into a uint8 RGB array.
-
-    Args:
-        blob: every image's JPEG bytes, concatenated (uint8).
-        offsets: ``n + 1`` offsets: image ``i`` is ``blob[offsets[i]:offsets[i + 1]]``.
-        indices: which images to decode.
-
-    Returns:
-        uint8 ``(len(indices), 32, 32, 3)``.
-
-    Example:
-        >>> decode_jpegs(d["test_jpeg"], d["test_offsets"], np.arange(3)).shape  # doctest: +SKIP
-        (3, 32, 32, 3)
-    """
-    from PIL import Image
-
-    out = np.empty((len(indices), 32, 32, 3), dtype=np.uint8)
-    for row, i in enumerate(indices):
-        data = blob[offsets[i] : offsets[i + 1]].tobytes()
-        with Image.open(io.BytesIO(data)) as image:
-            out[row] = np.asarray(image.convert("RGB"))
-    return out
+def _pick(name: str, labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The sample's positions in each split's source, stratified, in a fixed random order."""
+    sizes = dict(zip(("train", "test"), SIZES[name], strict=True))
+    dataset_number = list(SIZES).index(name)
+    return {
+        split: stratified_indices(labels[split], size, seed=[SEED, dataset_number, n])
+        for n, (split, size) in enumerate(sizes.items())
+    }
 
 
 def _write(out: Path, name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> Path:
-    n_train, n_test = SIZES[name]
-    dataset_number = list(SIZES).index(name)
-    picked = {}
-    for split_number, (split, size) in enumerate((("train", n_train), ("test", n_test))):
-        images, labels = splits[split]
-        index = stratified_indices(labels, size, seed=[SEED, dataset_number, split_number])
-        picked[split] = (images(index) if callable(images) else images[index], labels[index], index)
-    (xa, ya, ia), (xb, yb, ib) = picked["train"], picked["test"]
+    picked = _pick(name, {split: labels for split, (_, labels) in splits.items()})
+    (xa, ya), (xb, yb) = ((splits[s][0][picked[s]], splits[s][1][picked[s]]) for s in picked)
     path = out / f"{name}.npz"
     write_npz(
-        path, ((xa, ya), (xb, yb)), train_index=ia.astype(np.int32), test_index=ib.astype(np.int32)
+        path,
+        ((xa, ya), (xb, yb)),
+        train_index=picked["train"].astype(np.int32),
+        test_index=picked["test"].astype(np.int32),
+    )
+    return path
+
+
+def _write_cifar(out: Path, source: Path) -> Path:
+    """The CIFAR-10 sample: the chosen images' original JPEG bytes, unchanged."""
+    with np.load(source, allow_pickle=False) as f:
+        mirror = {key: f[key] for key in f.files}
+    labels = {split: mirror[f"{split}_labels"].astype(np.uint8) for split in ("train", "test")}
+    picked = _pick(CIFAR10.name, labels)
+    splits = {}
+    for split, index in picked.items():
+        blob, offsets = select_jpegs(mirror[f"{split}_jpeg"], mirror[f"{split}_offsets"], index)
+        splits[split] = (blob, offsets, labels[split][index])
+    path = out / f"{CIFAR10.name}.npz"
+    write_jpeg_npz(
+        path,
+        splits,
+        classes=mirror["classes"],
+        train_index=picked["train"].astype(np.int32),
+        test_index=picked["test"].astype(np.int32),
     )
     return path
 
@@ -133,17 +149,7 @@ def make_samples(shared: Path = DEFAULT_SHARED, out: Path = DEFAULT_OUT) -> list
     }
     written.append(_write(out, FASHION_MNIST.name, fashion))
 
-    with np.load(shared / "cifar10-jpeg.npz") as f:
-        cifar = {}
-        for split in ("train", "test"):
-            blob, offsets = f[f"{split}_jpeg"], f[f"{split}_offsets"]
-            labels = f[f"{split}_labels"].astype(np.uint8).reshape(-1, 1)
-
-            def decode(index: np.ndarray, blob=blob, offsets=offsets) -> np.ndarray:
-                return decode_jpegs(blob, offsets, index)
-
-            cifar[split] = (decode, labels)
-        written.append(_write(out, CIFAR10.name, cifar))
+    written.append(_write_cifar(out, shared / "cifar10-jpeg.npz"))
     return written
 
 

@@ -34,6 +34,7 @@ from .formats import (
     read_cifar_archive,
     read_cifar_dir,
     read_idx_pair,
+    read_jpeg_npz,
     read_npz,
 )
 
@@ -239,7 +240,10 @@ def _sample(spec: DatasetSpec, reason: str) -> tuple[Path, Reader]:
         )
 
     def read() -> Arrays:
-        data = read_npz(path)
+        if spec.sample_format == "jpeg":
+            data = read_jpeg_npz(path, spec.image_shape)
+        else:
+            data = read_npz(path)
         (x_train, _), (x_test, _) = data
         full_train, full_test = spec.full_sizes
         print(

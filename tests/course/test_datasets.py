@@ -44,12 +44,15 @@ from practicum.datasets.errors import ChecksumError, DownloadError
 from practicum.datasets.formats import (
     read_cifar_dir,
     read_idx_gz,
+    read_jpeg_npz,
+    select_jpegs,
     write_cifar_archive,
     write_cifar_dir,
     write_idx_gz,
+    write_jpeg_npz,
     write_npz,
 )
-from practicum.datasets.make_samples import SIZES, stratified_indices
+from practicum.datasets.make_samples import DEFAULT_SHARED, SIZES, stratified_indices
 from practicum.datasets.sources import SAMPLES_DIR
 
 OUR_FOLDER = SAMPLES_DIR.parent  # the repository's datasets/ folder
@@ -196,7 +199,95 @@ def test_offline_auto_uses_the_sample_and_says_so_in_one_line(
 def test_sample_files_are_small() -> None:
     sizes = {path.name: path.stat().st_size for path in SAMPLES_DIR.glob("*.npz")}
     assert set(sizes) == {"mnist.npz", "fashion_mnist.npz", "cifar10.npz"}
-    assert sum(sizes.values()) < 12_000_000
+    assert sum(sizes.values()) < 4_000_000
+    assert sizes["cifar10.npz"] < 1_500_000  # JPEG bytes, not 2,500 x 3,072 raw pixels
+
+
+# --- the CIFAR-10 sample: the mirror's JPEG bytes -------------------------------------------
+
+CIFAR_SAMPLE = SAMPLES_DIR / "cifar10.npz"
+JPEG_KEYS = {f"{s}_{p}" for s in ("train", "test") for p in ("jpeg", "offsets", "labels")}
+
+
+def sample_arrays() -> dict[str, np.ndarray]:
+    with np.load(CIFAR_SAMPLE, allow_pickle=False) as f:
+        return {key: f[key] for key in f.files}
+
+
+def test_cifar_sample_holds_whole_jpeg_files(samples: dict) -> None:
+    arrays = sample_arrays()
+    assert JPEG_KEYS | {"classes", "train_index", "test_index"} == set(arrays)
+    assert arrays["classes"].tolist() == list(CIFAR10.class_names)
+    for split, (_, labels) in zip(("train", "test"), samples["cifar10"], strict=True):
+        blob, offsets = arrays[f"{split}_jpeg"], arrays[f"{split}_offsets"]
+        assert blob.dtype == np.uint8 and offsets.dtype == np.int64
+        assert offsets[0] == 0 and offsets[-1] == len(blob) and len(offsets) == len(labels) + 1
+        for i in range(len(labels)):
+            jpeg = blob[offsets[i] : offsets[i + 1]].tobytes()
+            assert jpeg[:3] == b"\xff\xd8\xff" and jpeg[-2:] == b"\xff\xd9"
+        assert np.array_equal(arrays[f"{split}_labels"], labels.ravel())
+
+
+def test_cifar_sample_decodes_the_same_every_time(samples: dict) -> None:
+    first, second = read_jpeg_npz(CIFAR_SAMPLE), read_jpeg_npz(CIFAR_SAMPLE)
+    assert_same(first, second)
+    assert_same(first, samples["cifar10"])
+
+
+@pytest.mark.skipif(
+    not (DEFAULT_SHARED / "cifar10-jpeg.npz").is_file(), reason="the shared mirror is absent"
+)
+def test_cifar_sample_bytes_are_the_mirrors() -> None:
+    arrays = sample_arrays()
+    with np.load(DEFAULT_SHARED / "cifar10-jpeg.npz", allow_pickle=False) as f:
+        for split in ("train", "test"):
+            index = arrays[f"{split}_index"]
+            blob, offsets = select_jpegs(f[f"{split}_jpeg"], f[f"{split}_offsets"], index)
+            assert np.array_equal(blob, arrays[f"{split}_jpeg"])
+            assert np.array_equal(offsets, arrays[f"{split}_offsets"])
+            assert np.array_equal(f[f"{split}_labels"][index], arrays[f"{split}_labels"])
+
+
+def test_select_and_write_jpegs_round_trip(tmp_path: Path) -> None:
+    arrays = sample_arrays()
+    splits = {}
+    for split in ("train", "test"):
+        blob, offsets = select_jpegs(arrays[f"{split}_jpeg"], arrays[f"{split}_offsets"], [4, 1])
+        splits[split] = (blob, offsets, arrays[f"{split}_labels"][[4, 1]])
+    write_jpeg_npz(tmp_path / "two.npz", splits)
+    (x_train, y_train), (x_test, y_test) = read_jpeg_npz(tmp_path / "two.npz")
+    (full_x, full_y), (full_xt, full_yt) = read_jpeg_npz(CIFAR_SAMPLE)
+    assert np.array_equal(x_train, full_x[[4, 1]]) and np.array_equal(y_train, full_y[[4, 1]])
+    assert np.array_equal(x_test, full_xt[[4, 1]]) and np.array_equal(y_test, full_yt[[4, 1]])
+
+
+def broken_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **changes: np.ndarray) -> Path:
+    arrays = {**sample_arrays(), **changes}
+    (tmp_path / "samples").mkdir()
+    target = tmp_path / "samples" / "cifar10.npz"
+    np.savez(target, **arrays)
+    monkeypatch.setattr("practicum.datasets.sources.SAMPLES_DIR", tmp_path / "samples")
+    return target
+
+
+def test_cifar_sample_with_a_damaged_jpeg_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blob = sample_arrays()["test_jpeg"].copy()
+    blob[:4] = 0  # the first test image loses its JPEG signature
+    target = broken_sample(tmp_path, monkeypatch, test_jpeg=blob)
+    with pytest.raises(DatasetError, match="image 0 is not a readable JPEG") as info:
+        load_cifar10(source="sample")
+    assert str(target) in str(info.value)
+
+
+def test_cifar_sample_with_bad_offsets_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offsets = sample_arrays()["train_offsets"][:-1]  # one image fewer than labels
+    broken_sample(tmp_path, monkeypatch, train_offsets=offsets)
+    with pytest.raises(DatasetError, match="train_offsets"):
+        load_cifar10(source="sample")
 
 
 def test_stratified_indices_are_balanced_and_fixed() -> None:
