@@ -63,7 +63,7 @@ class Recipe:
 def recipe_for_budget(budget_seconds: float) -> Recipe:
     """The reference recipe for a training budget in seconds (2-core CPU sizes).
 
-    Measured on the shared 2-core machine (see ``docs/benchmarks_training.md``): for 60 s,
+    Measured on the shared 2-core machine (see ``docs/benchmarks.md``): for 60 s,
     widths 16 and 24 (1.4 to 2.3 epochs) beat 32 (0.6 to 0.8 epochs); batches of 128 beat
     64 and 256; a peak learning rate of 0.2 beat 0.1 and 0.3.
     """
