@@ -3,6 +3,9 @@
     grader release [--student-dir DIR]   solutions/ -> exercises/, and the student release
     grader check [TASK ...]              a student's public tests, with a friendly summary
     grader grade IMPL [IMPL ...]         task tests (public and hidden) -> scores per task
+    grader grade SUBMISSION --out DIR    one submission, sandboxed: reports, results.json
+    grader grade-all SUBMISSIONS -j N --out DIR   a whole class, parallel and resumable
+    grader gradescope build --out autograder.zip  Gradescope's autograder
     grader demo                          release, then grade solutions and exercises
 """
 
@@ -35,10 +38,14 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    if getattr(args, "out", None):
+        return _grade_submission(args)
     table, report = {}, {}
     for impl in args.impl:
         outcomes = grade.run_task_tests(impl, reference=args.reference, tasks=args.task,
-                                        visibility=args.visibility)
+                                        visibility=args.visibility,
+                                        sandbox=getattr(args, "sandbox", None) or "off",
+                                        sandbox_timeout=getattr(args, "timeout", None))
         if not outcomes:
             print(f"grader grade: no task tests ran for {impl}", file=sys.stderr)
             return 1
@@ -50,15 +57,131 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade_submission(args: argparse.Namespace) -> int:
+    if len(args.impl) != 1:
+        print("grader grade --out: give exactly one submission", file=sys.stderr)
+        return 2
+    from practicum.grader import sandbox
+
+    mode = args.sandbox or "auto"
+    try:
+        mode = sandbox.resolve_mode(mode) if mode != "off" else "off"
+    except (RuntimeError, ValueError) as error:
+        print(f"grader grade: {error}", file=sys.stderr)
+        return 2
+    result = grade.grade_submission(
+        args.impl[0], args.out, student=args.student, sandbox=mode,
+        sandbox_timeout=args.timeout, config_path=args.config, reference=args.reference,
+        tasks=args.task)
+    for note in result.notes:
+        print(f"note: {note}")
+    for task in result.tasks:
+        print(f"{task.task:<24} {task.score:7.2f} / {task.max_score:<7.2f} "
+              f"{task.passed}/{len(task.tests)} tests pass")
+    print(f"{'total':<24} {result.score:7.2f} / {result.max_score:<7.2f} "
+          f"(sandbox: {result.sandbox}, {result.seconds:.0f} s)")
+    print(f"reports: {Path(args.out) / 'report.md'}, report.html, results.json")
+    return 0
+
+
+def _grade_all(args: argparse.Namespace) -> int:
+    from practicum.grader import grade_all
+
+    run = grade_all.grade_all(args.submissions, args.out, jobs=args.jobs,
+                              sandbox=args.sandbox, sandbox_timeout=args.timeout,
+                              config_path=args.config, tasks=args.task,
+                              reference=args.reference)
+    print(f"grade-all: {len(run.graded)} graded, {len(run.skipped)} already done, "
+          f"{len(run.failed)} failed, in {run.seconds:.0f} s; class CSV: {run.csv_path}")
+    for name, reason in run.failed.items():
+        print(f"  {name}: {reason.strip().splitlines()[-1] if reason.strip() else '?'}",
+              file=sys.stderr)
+    return 1 if run.failed else 0
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from practicum.grader import gradescope
+
+    path = gradescope.build_autograder(Path(args.out), root=practicum.REPO_ROOT,
+                                       tasks=args.task)
+    print(f"Gradescope autograder: {path}")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
+    import tempfile
+
     import pytest
 
+    from practicum.grader.pytest_plugin import resolve_implementation
+
     root = practicum.REPO_ROOT
-    options = [str(root / "tests" / "public"), "--impl", args.impl, "-q", "--no-header",
-               "-p", "no:cacheprovider", "--tb=no", "-rN"]
-    for task in args.task:
-        options += ["--task", task]
-    return int(pytest.main(options))
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        options = [str(root / "tests" / "public"), "--impl", args.impl, "-q", "--no-header",
+                   "-p", "no:cacheprovider", "--tb=no", "-rN", "--grade-report", str(report)]
+        for task in args.task:
+            options += ["--task", task]
+        status = int(pytest.main(options))
+        rows = json.loads(report.read_text()) if report.exists() else []
+    print(check_summary(rows, resolve_implementation(args.impl, root), args.task))
+    return status
+
+
+def check_summary(rows: list[dict], impl: Path, tasks: list[str] = ()) -> str:
+    """The student's summary: tasks passing, and the next TODO to work on."""
+    per_task: dict[str, list[dict]] = {}
+    for row in rows:
+        per_task.setdefault(row["task"], []).append(row)
+    lines = ["", "Summary"]
+    done = [task for task, task_rows in sorted(per_task.items())
+            if all(row["outcome"] == "passed" for row in task_rows)]
+    for task, task_rows in sorted(per_task.items()):
+        passed = sum(row["outcome"] == "passed" for row in task_rows)
+        mark = "done" if task in done else "todo"
+        lines.append(f"  [{mark}] {task:<22} {passed}/{len(task_rows)} public tests pass")
+    lines.append(f"  {len(done)} of {len(per_task)} task(s) pass every public test")
+    todo = next_todo(impl, [task for task in sorted(per_task) if task not in done]
+                     or list(tasks))
+    if todo:
+        path, line, function = todo
+        lines.append(f"Next TODO: {function}() in {path}:{line} (still raises "
+                     "NotImplementedError)")
+    else:
+        failing = [row for row in rows if row["outcome"] == "failed"]
+        if failing:
+            first = failing[0]
+            message = first["message"].splitlines()[0] if first["message"] else ""
+            lines.append(f"Next: fix {first['task']}: {first['name']}: {message[:150]}")
+        elif rows:
+            lines.append("Everything passes. Well done!")
+    return "\n".join(lines)
+
+
+def next_todo(impl: Path, tasks: list[str]) -> tuple[str, int, str] | None:
+    """The first function, in the given tasks' modules, whose body raises
+    NotImplementedError: ``(file, line, function)``."""
+    import ast
+
+    for task in tasks:
+        path = Path(impl) / f"{task}.py"
+        try:
+            tree = ast.parse(path.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Raise) and inner.exc is not None:
+                    target = inner.exc.func if isinstance(inner.exc, ast.Call) else inner.exc
+                    if isinstance(target, ast.Name) and target.id == "NotImplementedError":
+                        try:
+                            shown = path.relative_to(Path.cwd())
+                        except ValueError:
+                            shown = path
+                        return str(shown), inner.lineno, node.name
+    return None
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -92,7 +215,36 @@ def build_parser() -> argparse.ArgumentParser:
     grd.add_argument("--visibility", nargs="+", default=["public", "hidden"],
                      choices=["public", "hidden"])
     grd.add_argument("--json", help="also write every test's outcome to this file")
+    grd.add_argument("--out", help="grade ONE submission (folder of modules or notebooks) and "
+                     "write its reports (report.md, report.html, results.json) here")
+    grd.add_argument("--sandbox", choices=["auto", "bwrap", "process", "off"], default=None,
+                     help="where the submission runs (default with --out: auto, the "
+                     "strongest available; without --out: off)")
+    grd.add_argument("--timeout", type=float, default=None,
+                     help="wall-time limit of one sandboxed call, in seconds")
+    grd.add_argument("--config", default=None, help="points per task (default grading.toml)")
+    grd.add_argument("--student", default=None, help="the name in the reports")
     grd.set_defaults(run=_grade)
+
+    gall = commands.add_parser("grade-all", help="grade every student folder, in parallel, "
+                               "resumably")
+    gall.add_argument("submissions", help="a folder with one subfolder per student")
+    gall.add_argument("--out", required=True, help="reports per student and class.csv")
+    gall.add_argument("-j", "--jobs", type=int, default=2)
+    gall.add_argument("--sandbox", choices=["auto", "bwrap", "process", "off"],
+                      default="auto")
+    gall.add_argument("--timeout", type=float, default=None)
+    gall.add_argument("--config", default=None)
+    gall.add_argument("--reference", default="solutions")
+    gall.add_argument("--task", action="append", default=[])
+    gall.set_defaults(run=_grade_all)
+
+    gs = commands.add_parser("gradescope", help="Gradescope autograder")
+    gs.add_argument("action", choices=["build"])
+    gs.add_argument("--out", default="autograder.zip")
+    gs.add_argument("--task", action="append", default=[],
+                    help="grade only these tasks (default: every task)")
+    gs.set_defaults(run=_gradescope)
 
     demo = commands.add_parser("demo", help="release, then grade solutions and exercises")
     demo.add_argument("--student-dir", default=default_release)

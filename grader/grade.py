@@ -52,7 +52,8 @@ class TaskScore:
 def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
                    visibility: Sequence[str] = ("public", "hidden"),
                    root: Path = practicum.REPO_ROOT, profile: str = "grading",
-                   tasks: Iterable[str] = (), quiet: bool = True) -> list[TestOutcome]:
+                   tasks: Iterable[str] = (), quiet: bool = True, sandbox: str = "off",
+                   sandbox_timeout: float | None = None) -> list[TestOutcome]:
     """Runs the task tests on ``impl`` in this process and returns their outcomes.
 
     Args:
@@ -63,11 +64,21 @@ def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
         profile: the hypothesis profile; ``grading`` is derandomised.
         tasks: only these tasks (modules); all when empty.
         quiet: suppress pytest's own output.
+        sandbox: where the implementation runs (``off``: in this process; ``process``,
+            ``bwrap`` or ``auto``: in a sandboxed worker, see :mod:`.sandbox`).
+        sandbox_timeout: the wall-time limit of one sandboxed call, in seconds.
     """
     import pytest
 
     folders = [str(root / "tests" / kind) for kind in visibility
                if (root / "tests" / kind).is_dir()]
+    tasks = wanted = list(tasks)
+    if wanted:  # collect only those tasks' test files (by convention test_<task>.py)
+        files = [root / "tests" / kind / f"test_{task}.py" for kind in visibility
+                 for task in wanted]
+        if all(any(path.is_file() for path in files if path.stem == f"test_{task}")
+               for task in wanted):
+            folders = [str(path) for path in files if path.is_file()]
     impl = str(impl) if str(impl) in ("exercises", "solutions") else str(Path(impl).resolve())
     reference = (str(reference) if str(reference) in ("exercises", "solutions")
                  else str(Path(reference).resolve()))
@@ -77,6 +88,10 @@ def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
                 "--grade-report", str(report), "--hypothesis-profile", profile,
                 "-p", "no:cacheprovider", "--rootdir", str(root), "-c",
                 str(root / "pyproject.toml")]
+        if sandbox != "off":
+            args += ["--sandbox", sandbox]
+            if sandbox_timeout is not None:
+                args += ["--sandbox-timeout", str(sandbox_timeout)]
         selected = list(tasks)
         for task in selected:
             args += ["--task", task]
@@ -127,3 +142,54 @@ def format_score_table(scores: dict[str, dict[str, TaskScore]]) -> str:
             cells.append((f"{score.passed}/{score.total}" if score else "-").rjust(w))
         lines.append(task.ljust(width) + "".join(cells))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- one submission
+
+
+def task_names(root: Path = practicum.REPO_ROOT) -> list[str]:
+    """The tasks that have tests (``tests/{public,hidden}/test_<task>.py``)."""
+    return sorted({path.stem.removeprefix("test_") for kind in ("public", "hidden")
+                   for path in (root / "tests" / kind).glob("test_*.py")})
+
+
+def grade_submission(submission: Path | str, out: Path | str | None = None, *,
+                     student: str | None = None, sandbox: str = "auto",
+                     sandbox_timeout: float | None = None, config_path: Path | str | None = None,
+                     reference: Path | str = "solutions", tasks: Iterable[str] = (),
+                     root: Path = practicum.REPO_ROOT):
+    """Grades one submission (a folder of modules and/or notebooks) with the public and
+    hidden tests, the candidate in a sandbox; writes the reports to ``out`` if given.
+
+    Returns:
+        the :class:`~practicum.grader.scoring.StudentResult`.
+    """
+    import time
+
+    from practicum.grader import notebooks, reports, scoring
+
+    started = time.monotonic()
+    submission = Path(submission).resolve()
+    config = scoring.load_config(config_path if config_path is not None
+                                 else root / "grading.toml")
+    selected = list(tasks)
+    with tempfile.TemporaryDirectory(prefix="practicum-submission-") as scratch:
+        prepared = notebooks.prepare_submission(submission, Path(scratch) / "modules")
+        outcomes = run_task_tests(prepared.directory, reference=reference, root=root,
+                                  tasks=selected, sandbox=sandbox,
+                                  sandbox_timeout=sandbox_timeout)
+    mode = sandbox
+    if sandbox == "auto":
+        from practicum.grader.sandbox import resolve_mode
+
+        mode = resolve_mode("auto")
+    notes = list(prepared.notes)
+    if not outcomes:
+        notes.append("no test ran: the grader could not run the tests on this submission")
+    result = scoring.score_student(
+        student or submission.name, outcomes, config,
+        expected_tasks=selected or task_names(root), task_notes=prepared.task_notes,
+        notes=notes, sandbox=mode, seconds=time.monotonic() - started)
+    if out is not None:
+        reports.write_student_reports(result, config, Path(out))
+    return result

@@ -21,6 +21,7 @@ import builtins
 import json
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only the tests of this task (module); repeatable")
     group.addoption("--grade-report", default=None, metavar="FILE",
                     help="write each task test's outcome and feedback to FILE as JSON")
+    group.addoption("--sandbox", default="off", choices=["off", "process", "bwrap", "auto"],
+                    help="where the --impl code runs: off (in this process, the default), "
+                    "process (a worker subprocess with limits), bwrap (that worker inside "
+                    "bubblewrap), auto (bwrap if it works here, else process)")
+    group.addoption("--sandbox-timeout", default=60.0, type=float, metavar="SECONDS",
+                    help="wall-time limit of one sandboxed call (default 60)")
 
 
 def resolve_implementation(name: str, rootpath: Path) -> Path:
@@ -79,11 +86,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def candidate(pytestconfig: pytest.Config) -> Candidate:
-    """The implementation under test (``--impl``), behind the proxy."""
+def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
+    """The implementation under test (``--impl``), behind the proxy; with ``--sandbox``
+    other than ``off``, its code runs in a sandboxed worker process."""
     option = pytestconfig.getoption("impl")
     path = resolve_implementation(option, pytestconfig.rootpath)
-    return Candidate(InProcessBackend(path), label=option)
+    mode = pytestconfig.getoption("sandbox")
+    if mode == "off":
+        yield Candidate(InProcessBackend(path), label=option)
+        return
+    from practicum.grader.sandbox import SandboxBackend
+
+    try:
+        backend = SandboxBackend(path, mode=mode,
+                                 call_timeout=pytestconfig.getoption("sandbox_timeout"))
+    except (RuntimeError, ValueError) as error:
+        raise pytest.UsageError(str(error)) from None
+    with backend:
+        yield Candidate(backend, label=option)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,206 @@
+"""Points: test outcomes -> scores per test, per task and per student, from ``grading.toml``.
+
+The configuration file (``grading.toml`` at the course root) gives each task its points;
+a task's tests share them equally, unless a test has its own points (an override, by test
+name or by the name of a parametrised test without its ``[...]`` part, in which case the
+instances share those points). Partial credit is per test: a task with 10 points and 40
+tests gives 0.25 per passing test. A task not named in the file gets ``default_points``.
+
+Example ``grading.toml``::
+
+    default_points = 10
+    hidden_visibility = "after_published"   # Gradescope visibility of hidden tests
+
+    [tasks.style_losses]
+    points = 20
+    [tasks.style_losses.tests]
+    test_total_loss_rejects_weights_outside_the_unit_interval = 1
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """What ``grading.toml`` says."""
+
+    default_points: float = 10.0
+    tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    public_visibility: str = "visible"
+    hidden_visibility: str = "after_published"
+
+    def task_points(self, task: str) -> float:
+        return float(self.tasks.get(task, {}).get("points", self.default_points))
+
+    def overrides(self, task: str) -> dict[str, float]:
+        return {str(name): float(points)
+                for name, points in self.tasks.get(task, {}).get("tests", {}).items()}
+
+
+def load_config(path: Path | str | None) -> GradingConfig:
+    """Reads ``grading.toml``; no file gives the defaults. Raises ValueError if malformed."""
+    if path is None or not Path(path).is_file():
+        return GradingConfig()
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"Received: {path} is not valid TOML ({error})") from None
+    tasks = raw.get("tasks", {})
+    if not isinstance(tasks, dict) or not all(isinstance(v, dict) for v in tasks.values()):
+        raise ValueError(f"Received: {path} [tasks] must hold one table per task")
+    config = GradingConfig(
+        default_points=float(raw.get("default_points", 10.0)), tasks=tasks,
+        public_visibility=raw.get("public_visibility", "visible"),
+        hidden_visibility=raw.get("hidden_visibility", "after_published"))
+    for task, table in tasks.items():
+        if float(table.get("points", 0)) < 0:
+            raise ValueError(f"Received: tasks.{task}.points < 0, expected points >= 0")
+        if sum(config.overrides(task).values()) > config.task_points(task) + 1e-9:
+            raise ValueError(f"Received: tasks.{task}.tests give more points than the task's "
+                             f"{config.task_points(task)}")
+    for key in ("public_visibility", "hidden_visibility"):
+        if getattr(config, key) not in VISIBILITIES:
+            raise ValueError(f"Received: {key}={getattr(config, key)!r}, expected one of "
+                             f"{', '.join(VISIBILITIES)}")
+    return config
+
+
+@dataclass
+class TestScore:
+    __test__ = False
+
+    nodeid: str
+    name: str
+    task: str
+    visibility: str
+    outcome: str
+    message: str
+    score: float
+    max_score: float
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+@dataclass
+class TaskResult:
+    task: str
+    score: float
+    max_score: float
+    tests: list[TestScore]
+    note: str = ""
+
+    @property
+    def passed(self) -> int:
+        return sum(test.passed for test in self.tests)
+
+
+@dataclass
+class StudentResult:
+    """One submission's grade: what the reports and the class CSV are made of."""
+
+    student: str
+    tasks: list[TaskResult]
+    notes: list[str] = field(default_factory=list)
+    sandbox: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(task.score for task in self.tasks), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(task.max_score for task in self.tasks), 4)
+
+    def to_json(self) -> dict:
+        return {"student": self.student, "score": self.score, "max_score": self.max_score,
+                "notes": self.notes, "sandbox": self.sandbox, "seconds": self.seconds,
+                "tasks": [{**{k: v for k, v in asdict(task).items() if k != "tests"},
+                           "tests": [asdict(test) for test in task.tests]}
+                          for task in self.tasks]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> StudentResult:
+        tasks = [TaskResult(task=t["task"], score=t["score"], max_score=t["max_score"],
+                            note=t.get("note", ""),
+                            tests=[TestScore(**test) for test in t["tests"]])
+                 for t in data["tasks"]]
+        return cls(student=data["student"], tasks=tasks, notes=list(data.get("notes", [])),
+                   sandbox=data.get("sandbox", ""), seconds=data.get("seconds", 0.0))
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=1, sort_keys=True)
+
+
+def base_name(name: str) -> str:
+    return name.split("[", 1)[0]
+
+
+def score_task(task: str, rows: list[Mapping[str, Any]], config: GradingConfig,
+               note: str = "") -> TaskResult:
+    """Points for one task's test rows (dicts or TestOutcome-like objects)."""
+    rows = [dict(row) if isinstance(row, Mapping) else vars(row) for row in rows]
+    rows = [row for row in rows if row["outcome"] != "skipped"]
+    total = config.task_points(task)
+    overrides = config.overrides(task)
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        key = row["name"] if row["name"] in overrides else base_name(row["name"])
+        groups[key if key in overrides else ""].append(row)
+    fixed = sum(points for name, points in overrides.items() if groups.get(name))
+    shared = groups.get("", [])
+    each_shared = (total - fixed) / len(shared) if shared else 0.0
+    tests = []
+    for row in rows:
+        key = row["name"] if row["name"] in overrides else base_name(row["name"])
+        worth = overrides[key] / len(groups[key]) if key in overrides else each_shared
+        message = row.get("message", "")
+        if note and row["outcome"] != "passed":
+            message = f"{note}\n{message}".strip()
+        tests.append(TestScore(nodeid=row["nodeid"], name=row["name"], task=task,
+                               visibility=row.get("visibility") or "hidden",
+                               outcome=row["outcome"], message=message,
+                               score=round(worth if row["outcome"] == "passed" else 0.0, 6),
+                               max_score=round(worth, 6)))
+    score = round(sum(test.score for test in tests), 4)
+    max_score = round(sum(test.max_score for test in tests), 4) if tests else total
+    return TaskResult(task=task, score=score, max_score=max_score, tests=tests, note=note)
+
+
+def score_student(student: str, rows: Iterable[Mapping[str, Any]], config: GradingConfig, *,
+                  expected_tasks: Iterable[str] = (), task_notes: Mapping[str, str] = {},
+                  notes: Iterable[str] = (), sandbox: str = "",
+                  seconds: float = 0.0) -> StudentResult:
+    """Scores every task of one submission. A task in ``expected_tasks`` whose tests did
+    not run at all gets 0 out of its points, with a note saying so."""
+    per_task: dict[str, list] = defaultdict(list)
+    for row in rows:
+        row = dict(row) if isinstance(row, Mapping) else vars(row)
+        per_task[row["task"]].append(row)
+    tasks = []
+    for task in sorted(set(per_task) | set(expected_tasks)):
+        note = task_notes.get(task, "")
+        if per_task.get(task):
+            tasks.append(score_task(task, per_task[task], config, note=note))
+        else:
+            tasks.append(TaskResult(task=task, score=0.0, max_score=config.task_points(task),
+                                    tests=[], note=note or "no test of this task ran"))
+    return StudentResult(student=student, tasks=tasks, notes=list(notes), sandbox=sandbox,
+                         seconds=round(seconds, 2))
