@@ -59,7 +59,8 @@ from practicum.loss_networks import WEIGHTS_DIR, FeatureExtractor, get_extractor
 
 from .style_losses import content_loss, gram_matrix, style_loss, total_loss, total_variation_loss
 
-SHIPPED = {"starry_night": WEIGHTS_DIR / "fast_style_starry_night.weights.h5"}
+SHIPPED = {style: WEIGHTS_DIR / f"fast_style_{style}.weights.h5"
+           for style in ("starry_night", "great_wave")}
 DEFAULT_WEIGHT = 0.1
 DEFAULT_TV_WEIGHT = 1e5
 

@@ -56,3 +56,19 @@ def test_zero_padding_changes_the_border_more_than_the_centre(net, photo, tmp_pa
     flat = np.full((32, 32, 3), 0.5, np.float32)
     reflect = experiments.padding_comparison(net, flat, band=4)
     assert abs(reflect["reflect_border_minus_centre"]) < 1e-4  # a flat photo stays flat
+
+
+def test_every_shipped_style_network_keeps_the_photo_and_paints_its_own_style():
+    from practicum import images as image_io
+
+    fast_style = InProcessBackend(SOLUTIONS_DIR)._load("fast_style")
+    cat = image_io.load_image(image_io.embedded("cat_chelsea"), max_side=128, multiple=4)
+    results = {style: fast_style.stylize(fast_style.pretrained(style), cat)
+               for style in sorted(fast_style.SHIPPED)}
+    assert len(results) >= 2, "the chained-filters experiment needs two shipped styles"
+    for style, result in results.items():
+        assert result.shape == cat.shape and 0.0 <= result.min() <= result.max() <= 1.0
+        assert np.abs(result - cat).mean() > 0.05, f"{style} leaves the photo unchanged"
+        assert experiments.ssim(result, cat) > 0.2, f"{style} loses the photo"
+    first, second = results.values()
+    assert experiments.ssim(first, second) < 0.9, "two styles give the same image"
