@@ -4,10 +4,12 @@
     python3 dev.py demo     set up, build the release, grade solutions and stubs
     python3 dev.py test     set up, then run the whole test suite and the linter
     python3 dev.py setup    only create .venv and install the course into it
+    python3 dev.py tox      the suite on TensorFlow 2.15, 2.16 and the newest (tox.ini)
 
 Set-up creates ``.venv`` next to this file and installs the course with its test tools
 (``pip install -e ".[dev]"``); it runs again only when ``pyproject.toml`` changes.
-Extra arguments after ``test`` go to pytest (``python3 dev.py test -k gram``).
+Extra arguments after ``test`` go to pytest (``python3 dev.py test -k gram``), after ``tox``
+to tox (``python3 dev.py tox -e tf215``: one environment).
 """
 
 from __future__ import annotations
@@ -62,7 +64,11 @@ def test(extra: list[str]) -> None:
     run(PYTHON, "-m", "pytest", "--impl", "solutions", *extra, env=offline_env())
 
 
-COMMANDS = {"demo": demo, "test": test, "setup": lambda _: None}
+def tox(extra: list[str]) -> None:
+    run(BIN / "tox", *extra)
+
+
+COMMANDS = {"demo": demo, "test": test, "tox": tox, "setup": lambda _: None}
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from practicum import compat
+
 __all__ = [
     "CATALOG",
     "CIFAR10",
@@ -214,8 +216,8 @@ CIFAR_ARCHIVE_NAMES = (
 
 #: Where a download by this package puts the archive and the extracted pickles (the
 #: layout of the Keras version in the course's environment, so Keras finds them too).
-CIFAR_DOWNLOAD_ARCHIVE = CIFAR_ARCHIVE_NAMES[0]
-CIFAR_DOWNLOAD_DIR = CIFAR_DIR_NAMES[0]
+CIFAR_DOWNLOAD_ARCHIVE = compat.CIFAR_CACHE_ARCHIVE
+CIFAR_DOWNLOAD_DIR = compat.CIFAR_CACHE_DIR
 
 
 def get_spec(name: str) -> DatasetSpec:

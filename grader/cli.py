@@ -6,6 +6,9 @@
     grader grade SUBMISSION --out DIR    one submission, sandboxed: reports, results.json
     grader grade-all SUBMISSIONS -j N --out DIR   a whole class, parallel and resumable
     grader gradescope build --out autograder.zip  Gradescope's autograder
+    grader notebooks [--check]           nbgrader source notebooks from solutions/
+    grader nbgrader-autograde COURSE ASSIGNMENT   nbgrader's submissions, sandboxed,
+                                         scores into nbgrader's gradebook
     grader demo                          release, then grade solutions and exercises
 """
 
@@ -193,6 +196,33 @@ def _demo(args: argparse.Namespace) -> int:
                                      task=[], visibility=("public", "hidden"), json=None))
 
 
+def _notebooks(args: argparse.Namespace) -> int:
+    from practicum.grader import nbgrader_course
+
+    if not (practicum.REPO_ROOT / "solutions").is_dir():
+        print("grader notebooks: no solutions/ here (this is a student copy)", file=sys.stderr)
+        return 2
+    course = Path(args.course) if args.course else None
+    if args.check:
+        problems = nbgrader_course.stale_notebooks(course)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("run `grader notebooks` to regenerate them", file=sys.stderr)
+            return 1
+        print("the nbgrader source notebooks are up to date")
+        return 0
+    for path in nbgrader_course.write_notebooks(course):
+        print(f"wrote {path}")
+    return 0
+
+
+def _nbgrader_autograde(args: argparse.Namespace) -> int:
+    from practicum.grader import nbgrader_autograde
+
+    return nbgrader_autograde.main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -245,6 +275,28 @@ def build_parser() -> argparse.ArgumentParser:
     gs.add_argument("--task", action="append", default=[],
                     help="grade only these tasks (default: every task)")
     gs.set_defaults(run=_gradescope)
+
+    nbs = commands.add_parser("notebooks", help="write the nbgrader source notebooks "
+                              "(nbgrader/source/) from solutions/")
+    nbs.add_argument("--check", action="store_true",
+                     help="only say whether the committed notebooks are up to date")
+    nbs.add_argument("--course", default=None, help="the nbgrader course directory "
+                     "(default: nbgrader/ in the repository)")
+    nbs.set_defaults(run=_notebooks)
+
+    nba = commands.add_parser("nbgrader-autograde", help="grade nbgrader's submitted/ "
+                              "notebooks in the sandbox and write the scores into nbgrader's "
+                              "gradebook")
+    nba.add_argument("course", help="the nbgrader course directory (nbgrader_config.py)")
+    nba.add_argument("assignment", help="the assignment, e.g. assignment3")
+    nba.add_argument("--student", action="append", default=[],
+                     help="only this student (repeatable; default: every submission)")
+    nba.add_argument("--db", default=None, help="the gradebook's URL (default: "
+                     "sqlite:///COURSE/gradebook.db)")
+    nba.add_argument("--sandbox", choices=["auto", "bwrap", "process", "off"],
+                     default="auto")
+    nba.add_argument("--timeout", type=float, default=None)
+    nba.set_defaults(run=_nbgrader_autograde)
 
     demo = commands.add_parser("demo", help="release, then grade solutions and exercises")
     demo.add_argument("--student-dir", default=default_release)

@@ -53,7 +53,8 @@ def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
                    visibility: Sequence[str] = ("public", "hidden"),
                    root: Path = practicum.REPO_ROOT, profile: str = "grading",
                    tasks: Iterable[str] = (), quiet: bool = True, sandbox: str = "off",
-                   sandbox_timeout: float | None = None) -> list[TestOutcome]:
+                   sandbox_timeout: float | None = None,
+                   extra_args: Sequence[str] = ()) -> list[TestOutcome]:
     """Runs the task tests on ``impl`` in this process and returns their outcomes.
 
     Args:
@@ -67,6 +68,7 @@ def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
         sandbox: where the implementation runs (``off``: in this process; ``process``,
             ``bwrap`` or ``auto``: in a sandboxed worker, see :mod:`.sandbox`).
         sandbox_timeout: the wall-time limit of one sandboxed call, in seconds.
+        extra_args: more pytest arguments (``-k`` to select tests, ...).
     """
     import pytest
 
@@ -97,6 +99,7 @@ def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
             args += ["--task", task]
         if quiet:
             args += ["-p", "no:terminal"]
+        args += list(extra_args)
         _forget_test_modules()
         cwd = os.getcwd()
         try:

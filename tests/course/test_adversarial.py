@@ -31,6 +31,7 @@ import pytest
 
 import practicum
 from practicum.grader import sandbox
+from tests.support.verdicts import record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CORPUS = FIXTURES / "adversarial"
@@ -95,6 +96,8 @@ def graded(tmp_path_factory) -> dict[str, dict]:
                           for key, rows in json.loads((root / "honest.json").read_text())
                           .items()}
     results["_root"] = root
+    if "process" in results:  # compared across TensorFlow versions (tox)
+        record("adversarial", results["process"]["rows"])
     return results
 
 
