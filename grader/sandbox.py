@@ -90,19 +90,96 @@ def bwrap_problem() -> str | None:
     return None
 
 
+UNSHARE = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
+
+
+@functools.cache
+def namespace_problem() -> str | None:
+    """``None`` when ``unshare`` can start a Python in a new mount and PID namespace here
+    (process mode as root), else the reason why not."""
+    if os.getuid() != 0:
+        return "the grader is not root (process mode makes namespaces only as root)"
+    if shutil.which("unshare") is None:
+        return "unshare (util-linux) is not installed"
+    probe = "import os; assert os.getpid() == 1 and os.listdir('/proc').count('1') == 1"
+    try:
+        completed = subprocess.run([*UNSHARE, "--", sys.executable, "-I", "-c", probe],
+                                   capture_output=True, timeout=60, env={})
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unshare does not start: {error}"
+    if completed.returncode != 0:
+        reason = completed.stderr.decode(errors="replace").strip().splitlines()
+        return f"unshare does not work here: {reason[-1] if reason else completed.returncode}"
+    return None
+
+
+def _hidden_folders(paths: list[str]) -> list[list] | None:
+    """``[[folder, [path, ...]], ...]``: the topmost folders that other users cannot enter
+    (e.g. ``/root``) above the interpreter's ``paths``; ``None`` when a path itself is
+    private (then no mount can help), ``[]`` when every path is readable by all."""
+    hidden: dict[str, list[str]] = {}
+    for path in paths:
+        current = Path(path)
+        try:
+            if current.stat().st_mode & 0o005 != 0o005:
+                return None
+            closed = [directory for directory in reversed(current.parents)
+                      if not directory.stat().st_mode & 0o001]
+        except OSError:
+            return None
+        if closed:
+            if closed[0] == Path("/"):
+                return None
+            hidden.setdefault(str(closed[0]), []).append(path)
+    return [[folder, inside] for folder, inside in sorted(hidden.items())]
+
+
+@functools.cache
+def process_isolation() -> dict:
+    """How process mode isolates the worker on this machine.
+
+    ``{"namespace": bool, "expose": [...], "drop": bool, "problem": str | None}``: a new
+    mount and PID namespace (where ``unshare`` works, as root), the folders to open in it
+    for the interpreter, whether the worker switches to an unprivileged uid, and, when
+    process mode must refuse, why: it never runs a submission as root.
+    """
+    if os.getuid() != 0:
+        return {"namespace": False, "expose": [], "drop": False, "problem": None}
+    namespace = namespace_problem() is None
+    hidden = _hidden_folders(_python_paths())
+    if hidden == []:
+        return {"namespace": namespace, "expose": [], "drop": True, "problem": None}
+    if hidden is not None and namespace:
+        return {"namespace": True, "expose": hidden, "drop": True, "problem": None}
+    why = namespace_problem() if hidden is not None else "a folder of it is private"
+    return {"namespace": False, "expose": [], "drop": False, "problem": (
+        f"process mode would run submissions as root: the Python installation "
+        f"({', '.join(_python_paths())}) cannot be read by an unprivileged user, and {why}. "
+        "Install bubblewrap, or run the grader from a Python installation every user can "
+        "read (e.g. a virtualenv made from /usr/bin/python3).")}
+
+
+def process_problem() -> str | None:
+    """``None`` when process mode can run here without root, else why it refuses."""
+    return process_isolation()["problem"]
+
+
 def available_modes() -> list[str]:
-    return (["bwrap"] if bwrap_problem() is None else []) + ["process", "off"]
+    return ((["bwrap"] if bwrap_problem() is None else [])
+            + (["process"] if process_problem() is None else []) + ["off"])
 
 
 def resolve_mode(mode: str) -> str:
     """``auto`` -> the strongest mode available (``bwrap``, else ``process``)."""
     if mode == "auto":
-        return "bwrap" if bwrap_problem() is None else "process"
+        mode = "bwrap" if bwrap_problem() is None else "process"
     if mode not in MODES:
         raise ValueError(f"Received: sandbox mode {mode!r}, expected one of auto, "
                          f"{', '.join(MODES)}")
     if mode == "bwrap" and bwrap_problem() is not None:
         raise RuntimeError(f"--sandbox bwrap: {bwrap_problem()}")
+    if mode == "process" and process_problem() is not None:
+        raise RuntimeError(f"--sandbox process: {process_problem()}")
     return mode
 
 
@@ -404,6 +481,8 @@ class SandboxBackend:
         self.mode = resolve_mode(mode)
         if self.mode == "off":
             raise ValueError("SandboxBackend needs mode bwrap, process or auto")
+        self._isolation = (process_isolation() if self.mode == "process" else
+                           {"namespace": False, "expose": [], "drop": True, "problem": None})
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
         self.memory_mb = memory_mb
@@ -426,9 +505,13 @@ class SandboxBackend:
         if not quiet:
             if self.mode == "process":
                 reason = bwrap_problem() or "process mode was asked for"
+                how = ("as an unprivileged user in its own mount and PID namespace"
+                       if self._isolation["namespace"] else
+                       "as an unprivileged user" if self._isolation["drop"] and os.getuid() == 0
+                       else "as the grader's own user, in the host's PID namespace")
                 notice(f"no bubblewrap sandbox ({reason}): submissions run in a separate "
-                       "process with resource limits (plus Landlock and seccomp where the "
-                       "kernel has them)")
+                       f"process {how}, with resource limits (plus Landlock and seccomp where "
+                       "the kernel has them)")
 
     # ---------------------------------------------------------------- Backend protocol
 
@@ -633,18 +716,12 @@ class SandboxBackend:
         except subprocess.TimeoutExpired:
             return _Dead("closed its pipe", "WorkerCrash")
         if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
-            kind = "MemoryError" if name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT") \
-                else "WorkerCrash"
-            if name == "SIGXCPU":
-                kind = "TimeoutError"
-            return _Dead(f"was killed by {name}", kind)
-        if self.mode == "bwrap" and code is not None and code >= 128:
-            # bubblewrap reports the sandboxed child's death by signal as 128 + signal
-            name = signal.Signals(code - 128).name if code - 128 in signal.valid_signals() \
-                else code
-            return _Dead(f"was killed by {name}", "MemoryError" if name in (
-                "SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT") else "WorkerCrash")
+            return _killed_by(-code)
+        reaped = self.mode == "bwrap" or self._isolation["namespace"]
+        if reaped and code is not None and code >= 128:
+            # bubblewrap and the worker's own reaper (PID 1 of a namespace) report the
+            # worker's death by signal as 128 + signal
+            return _killed_by(code - 128)
         return _Dead(f"exited with code {code} (sys.exit or os._exit?)", "WorkerCrash")
 
     # ---------------------------------------------------------------- starting
@@ -678,8 +755,8 @@ class SandboxBackend:
     def _worker_uid(self) -> int | None:
         if os.getuid() != 0:
             return None
-        if self.mode == "process" and not _world_readable(_python_paths()):
-            return None  # the interpreter is under a private home (e.g. /root/.pyenv)
+        if self.mode == "process" and not self._isolation["drop"]:
+            raise _Dead(f"was not started: {process_problem()}", "WorkerCrash")
         return 200_000 + (os.getpid() * 8 + self.starts) % 100_000
 
     def _start(self) -> _Worker:
@@ -700,13 +777,14 @@ class SandboxBackend:
         else:
             root = str(scratch)
             lib = library
-            prefix = []
+            prefix = [*UNSHARE, "--"] if self._isolation["namespace"] else []
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         output_r, output_w = os.pipe()
         config = {
             "in_fd": to_worker_r, "out_fd": from_worker_w, "submission": f"{root}/submission",
             "uid": uid, "threads": self.threads, "lib": lib, "seccomp": True, "landlock": True,
+            "expose": self._isolation["expose"], "reaper": self._isolation["namespace"],
             "read_paths": [*SYSTEM_READ, *_python_paths(), lib, f"{root}/submission",
                            f"{root}/worker.py"],
             "write_paths": [f"{root}/work"],
@@ -755,6 +833,17 @@ class SandboxBackend:
         worker.info = {key: ready.get(key) for key in ("landlock", "seccomp", "uid")}
         self.info = {"mode": self.mode, **worker.info}
         return worker
+
+
+def _killed_by(number: int) -> _Dead:
+    """The worker was killed by signal ``number``: SIGXCPU is its CPU-time limit (a
+    timeout), SIGKILL/SIGSEGV/SIGBUS/SIGABRT most often its memory limit."""
+    name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
+    if name == "SIGXCPU":
+        return _Dead(f"was killed by {name} (its CPU-time limit)", "TimeoutError")
+    kind = "MemoryError" if name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT") \
+        else "WorkerCrash"
+    return _Dead(f"was killed by {name}", kind)
 
 
 @functools.cache
@@ -812,15 +901,3 @@ def _copy_submission(source: Path, target: Path, max_bytes: int = 50 * 2**20) ->
     for path in [target, *target.rglob("*")]:
         if path.is_dir():
             os.chmod(path, 0o755)
-
-
-def _world_readable(paths: list[str]) -> bool:
-    for path in paths:
-        current = Path(path)
-        for directory in [current, *current.parents]:
-            try:
-                if not directory.stat().st_mode & 0o005:
-                    return False
-            except OSError:
-                return False
-    return True

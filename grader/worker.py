@@ -8,6 +8,11 @@ sends the results back as plain data.
 
 Set-up, in this order, before the submission's code can run:
 
+0. in process mode as root, started by ``unshare`` in a new mount and PID namespace: the
+   folders that hide the interpreter from other users (e.g. ``/root`` over a pyenv) become
+   empty read-only tmpfs mounts showing only the interpreter's paths, read-only; then the
+   worker forks, and the first process (PID 1 of the namespace) only waits for the second
+   and exits with its status (``128 + signal`` for a death by signal), as bubblewrap does;
 1. resource limits (address space, CPU time, file size, open files, core dumps, processes);
 2. when started as root (bubblewrap as root), a switch to an unprivileged uid, which drops
    every capability;
@@ -80,6 +85,9 @@ def send(message):
 # --------------------------------------------------------------------------- limits
 
 
+CPU_GRACE = 5  # seconds between SIGXCPU (soft limit: reported as a timeout) and SIGKILL
+
+
 def apply_limits(limits):
     names = {"as": "RLIMIT_AS", "cpu": "RLIMIT_CPU", "fsize": "RLIMIT_FSIZE",
              "nofile": "RLIMIT_NOFILE", "core": "RLIMIT_CORE", "nproc": "RLIMIT_NPROC"}
@@ -89,9 +97,10 @@ def apply_limits(limits):
         limit = getattr(resource, names[key])
         soft, hard = resource.getrlimit(limit)
         value = int(value)
+        top = value + CPU_GRACE if key == "cpu" else value
         if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(limit, (value, value))
+            value, top = min(value, hard), min(top, hard)
+        resource.setrlimit(limit, (value, top))
 
 
 def drop_privileges(uid):
@@ -101,6 +110,76 @@ def drop_privileges(uid):
     os.setgid(uid)
     os.setuid(uid)
     return os.getuid() == uid
+
+
+# --------------------------------------------------------------------------- namespaces
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
+
+
+def _c_text(text):
+    return None if text is None else text.encode()
+
+
+def mount(source, target, fstype, flags, data=None):
+    result = libc().mount(_c_text(source), _c_text(target), _c_text(fstype),
+                          ctypes.c_ulong(flags), _c_text(data))
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"mount {source} on {target}: {os.strerror(error)}")
+
+
+def expose(hidden):
+    """``[[folder, [path, ...]], ...]``: each folder becomes an empty read-only tmpfs that
+    shows only its listed paths (bind-mounted read-only), so that an unprivileged uid can
+    reach the interpreter and nothing else of that folder. Needs root in a private mount
+    namespace (``unshare --mount``); the host's mounts are untouched."""
+    os.umask(0o022)
+    for folder, paths in hidden:
+        handles = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in paths]
+        mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+        for path, handle in zip(paths, handles):
+            if os.path.isdir(f"/proc/self/fd/{handle}"):
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                open(path, "a").close()
+            mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
+            mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            os.close(handle)
+        mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755")
+
+
+def become_reaped():
+    """Forks. The parent (PID 1 of the new PID namespace, which ignores its own signals)
+    only waits: it exits with the child's status, ``128 + signal`` for a death by signal,
+    and kills the child when the grader closes the request pipe (the grader died). The
+    child returns and becomes the worker: an ordinary process, whose signals (SIGXCPU,
+    SIGSEGV, ...) act as usual."""
+    import select
+
+    pid = os.fork()
+    if pid == 0:
+        return
+    watch = os.dup(CONFIG["in_fd"])
+    for fd in (CONFIG["in_fd"], CONFIG["out_fd"]):
+        os.close(fd)
+    poller = select.poll()
+    poller.register(watch, 0)  # POLLHUP only: the grader's end closed
+    try:
+        child = os.pidfd_open(pid)
+        poller.register(child, select.POLLIN)
+    except (AttributeError, OSError):
+        child = None
+    while True:
+        events = dict(poller.poll(1000 if child is None else None))
+        if events.get(watch, 0) & (select.POLLHUP | select.POLLERR):
+            os.kill(pid, 9)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+    code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    os._exit(code)
 
 
 # --------------------------------------------------------------------------- Landlock
@@ -492,6 +571,10 @@ def serve():
 def main():
     global np, tf
     CONFIG.update(json.loads(sys.argv[1]))
+    if CONFIG.get("expose"):
+        expose(CONFIG["expose"])
+    if CONFIG.get("reaper"):
+        become_reaped()
     apply_limits(CONFIG.get("limits", {}))
     dropped = drop_privileges(CONFIG.get("uid"))
     try:

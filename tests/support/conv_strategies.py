@@ -11,6 +11,8 @@ import math
 
 from hypothesis import strategies as st
 
+from tests.support.model_limits import check_model_json
+
 ACTIVATIONS = ("relu", "leaky_relu", "relu6", "tanh")
 PADDINGS = ("same", "valid")
 
@@ -169,9 +171,12 @@ def assert_model(result, what: str) -> dict:
 
 
 def rebuild(model: dict, what: str):
-    """The Keras model again, from its JSON (fresh weights)."""
+    """The Keras model again, from its JSON (fresh weights), once the JSON is within the
+    limits of :mod:`tests.support.model_limits` (layers, parameters, size, nesting): a
+    model over them fails the test before Keras builds anything."""
     import keras
 
+    check_model_json(model.get("keras_model"), what)
     try:
         return keras.models.model_from_json(model["keras_model"])
     except Exception as error:  # noqa: BLE001 - any failure is the candidate's
