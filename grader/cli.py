@@ -4,7 +4,8 @@
     grader check [TASK ...]              a student's public tests, with a friendly summary
     grader grade IMPL [IMPL ...]         task tests (public and hidden) -> scores per task
     grader grade SUBMISSION --out DIR    one submission, sandboxed: reports, results.json
-    grader grade-all SUBMISSIONS -j N --out DIR   a whole class, parallel and resumable
+    grader grade-all SUBMISSIONS -j N --out DIR   a whole class, parallel and resumable;
+                                         regrades what changed, rescores a points change
     grader gradescope build --out autograder.zip  Gradescope's autograder
     grader notebooks [--check]           nbgrader source notebooks from solutions/
     grader nbgrader-autograde COURSE ASSIGNMENT   nbgrader's submissions, sandboxed,
@@ -40,7 +41,25 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reference_refused(args: argparse.Namespace, command: str) -> bool:
+    """Runs the public tests on ``--reference`` (unless it is the course's solutions/):
+    True (and says why) if it fails one and ``--force`` is not given."""
+    if args.reference == "solutions" or getattr(args, "no_reference_check", False):
+        return False
+    problem = grade.reference_problem(args.reference, tasks=args.task)
+    if not problem:
+        return False
+    if getattr(args, "force", False):
+        print(f"grader {command}: warning: {problem.split(' (--force')[0]}; graded "
+              "against it anyway (--force)", file=sys.stderr)
+        return False
+    print(f"grader {command}: {problem}", file=sys.stderr)
+    return True
+
+
 def _grade(args: argparse.Namespace) -> int:
+    if _reference_refused(args, "grade"):
+        return 2
     if getattr(args, "out", None):
         return _grade_submission(args)
     table, report = {}, {}
@@ -64,7 +83,7 @@ def _grade_submission(args: argparse.Namespace) -> int:
     if len(args.impl) != 1:
         print("grader grade --out: give exactly one submission", file=sys.stderr)
         return 2
-    from practicum.grader import sandbox
+    from practicum.grader import reports, sandbox
 
     mode = args.sandbox or "auto"
     try:
@@ -77,7 +96,7 @@ def _grade_submission(args: argparse.Namespace) -> int:
         sandbox_timeout=args.timeout, config_path=args.config, reference=args.reference,
         tasks=args.task)
     for note in result.notes:
-        print(f"note: {note}")
+        print(f"note: {reports.plain(note)}")
     for task in result.tasks:
         print(f"{task.task:<24} {task.score:7.2f} / {task.max_score:<7.2f} "
               f"{task.passed}/{len(task.tests)} tests pass")
@@ -88,17 +107,27 @@ def _grade_submission(args: argparse.Namespace) -> int:
 
 
 def _grade_all(args: argparse.Namespace) -> int:
-    from practicum.grader import grade_all
+    from practicum.grader import grade_all, reports
 
-    run = grade_all.grade_all(args.submissions, args.out, jobs=args.jobs,
-                              sandbox=args.sandbox, sandbox_timeout=args.timeout,
-                              config_path=args.config, tasks=args.task,
-                              reference=args.reference)
-    print(f"grade-all: {len(run.graded)} graded, {len(run.skipped)} already done, "
-          f"{len(run.failed)} failed, in {run.seconds:.0f} s; class CSV: {run.csv_path}")
+    if _reference_refused(args, "grade-all"):
+        return 2
+    try:
+        run = grade_all.grade_all(args.submissions, args.out, jobs=args.jobs,
+                                  sandbox=args.sandbox, sandbox_timeout=args.timeout,
+                                  config_path=args.config, tasks=args.task,
+                                  reference=args.reference, rescore_only=args.rescore)
+    except (OSError, ValueError) as error:
+        print(f"grader grade-all: {error}", file=sys.stderr)
+        return 2
+    print(f"grade-all: {len(run.graded)} graded, {len(run.rescored)} rescored, "
+          f"{len(run.skipped)} already done, {len(run.failed)} failed, in {run.seconds:.0f} s; "
+          f"class CSV: {run.csv_path}")
+    if run.renamed:
+        print(f"grade-all: {len(run.renamed)} graded under a derived name (folder name not "
+              "plain): " + ", ".join(sorted(run.renamed.values())))
     for name, reason in run.failed.items():
-        print(f"  {name}: {reason.strip().splitlines()[-1] if reason.strip() else '?'}",
-              file=sys.stderr)
+        last = reason.strip().splitlines()[-1] if reason.strip() else "?"
+        print(f"  {name}: {reports.plain(last)}", file=sys.stderr)
     return 1 if run.failed else 0
 
 
@@ -254,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wall-time limit of one sandboxed call, in seconds")
     grd.add_argument("--config", default=None, help="points per task (default grading.toml)")
     grd.add_argument("--student", default=None, help="the name in the reports")
+    grd.add_argument("--force", action="store_true", help="grade against a --reference "
+                     "even if it fails its public tests")
+    grd.add_argument("--no-reference-check", action="store_true", help=argparse.SUPPRESS)
     grd.set_defaults(run=_grade)
 
     gall = commands.add_parser("grade-all", help="grade every student folder, in parallel, "
@@ -267,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     gall.add_argument("--config", default=None)
     gall.add_argument("--reference", default="solutions")
     gall.add_argument("--task", action="append", default=[])
+    gall.add_argument("--rescore", action="store_true", help="only rescore stored outcomes "
+                      "(after a points change); run no student code")
+    gall.add_argument("--force", action="store_true", help="grade against a --reference "
+                      "even if it fails its public tests")
     gall.set_defaults(run=_grade_all)
 
     gs = commands.add_parser("gradescope", help="Gradescope autograder")

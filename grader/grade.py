@@ -4,18 +4,26 @@
 the implementation, and returns one :class:`TestOutcome` per test (from the plugin's
 ``--grade-report``). :func:`score_by_task` sums them per task. Several implementations
 can be graded in one process (TensorFlow is imported once), each in a fresh pytest run.
+
+:func:`grade_submission` grades one submission and records, in its ``grade.json``, what
+decided the grade (:func:`fingerprint`: the submission, the reference, the tests, the points,
+the task list and the course's own code) and every test's outcome, so that ``grade-all``
+can tell a stale grade and rescore one after a points-only change without running any code.
+:func:`check_reference` runs the public tests on a reference before it is graded against.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import practicum
 
@@ -36,6 +44,21 @@ class TestOutcome:
     @property
     def passed(self) -> bool:
         return self.outcome == "passed"
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> TestOutcome:
+        """One row of the plugin's ``--grade-report``. Fields beyond the six above (the
+        plugin may add some) are kept as attributes, so ``vars(outcome)`` is the whole row."""
+        known = {item.name for item in fields(cls)}
+        outcome = cls(**{key: row.get(key, "") for key in known})
+        for key, value in row.items():
+            if key not in known:
+                object.__setattr__(outcome, key, value)
+        return outcome
+
+    def row(self) -> dict[str, Any]:
+        """Every field, as the plugin reported it."""
+        return dict(vars(self))
 
 
 @dataclass(frozen=True)
@@ -110,7 +133,7 @@ def run_task_tests(impl: Path | str, *, reference: Path | str = "solutions",
         if not report.exists():
             return []
         rows = json.loads(report.read_text())
-    return [TestOutcome(**row) for row in rows]
+    return [TestOutcome.from_row(row) for row in rows]
 
 
 def _forget_test_modules() -> None:
@@ -156,13 +179,111 @@ def task_names(root: Path = practicum.REPO_ROOT) -> list[str]:
                    for path in (root / "tests" / kind).glob("test_*.py")})
 
 
+def _named(name: Path | str, root: Path) -> Path:
+    """``solutions``/``exercises`` -> the course's folders, anything else -> that path."""
+    return root / str(name) if str(name) in ("exercises", "solutions") else Path(name).resolve()
+
+
+_SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
+
+
+def _file_digest(path: Path) -> bytes:
+    sha = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(2**20), b""):
+                sha.update(chunk)
+    except OSError as error:  # unreadable: its digest is the reason
+        return b"unreadable:" + str(error.errno).encode()
+    return sha.digest()
+
+
+def digest(*paths: Path, root: Path | None = None) -> str:
+    """A short SHA-256 of the files under ``paths`` (names relative to ``root`` and
+    contents; symbolic links and caches are left out, as the grader never reads them)."""
+    sha = hashlib.sha256()
+    for path in paths:
+        base = root or path
+        files = ([path] if path.is_file() else sorted(
+            item for item in path.rglob("*") if item.is_file() and not item.is_symlink()
+            and not _SKIPPED_PARTS & set(item.relative_to(path).parts)
+            and item.suffix != ".pyc") if path.is_dir() else [])
+        if not files:
+            sha.update(b"missing:" + os.fsencode(str(path.name)) + b"\0")
+        for item in files:
+            name = item.name if item == base else item.relative_to(base).as_posix()
+            sha.update(os.fsencode(name) + b"\0")
+            sha.update(_file_digest(item))
+    return sha.hexdigest()[:16]
+
+
+def fingerprint_common(*, reference: Path | str = "solutions",
+                       config_path: Path | str | None = None, tasks: Iterable[str] = (),
+                       root: Path = practicum.REPO_ROOT) -> dict[str, Any]:
+    """What decides every student's grade alike (see :func:`fingerprint`)."""
+    from practicum.grader import scoring
+
+    config = scoring.load_config(config_path if config_path is not None
+                                 else root / "grading.toml")
+    points = json.dumps({"default_points": config.default_points, "tasks": config.tasks,
+                         "public_visibility": config.public_visibility,
+                         "hidden_visibility": config.hidden_visibility}, sort_keys=True)
+    tests = root / "tests"
+    course = practicum.REPO_ROOT
+    return {
+        "reference": digest(_named(reference, root)),
+        "tests": digest(*(tests / name for name in ("__init__.py", "conftest.py", "public",
+                                                    "hidden", "support")), root=tests),
+        "points": hashlib.sha256(points.encode()).hexdigest()[:16],
+        "tasks": sorted(tasks) or task_names(root),
+        "course": f"{practicum.__version__}+" + digest(course / "grader", course / "practicum",
+                                                       root=course),
+    }
+
+
+def fingerprint(submission: Path | str, **common: Any) -> dict[str, Any]:
+    """What decided a grade: digests of the submission, the reference, the tests, the points
+    configuration and the course's own code (with its version), and the task list. Equal
+    fingerprints give equal grades; if only ``points`` differs, the stored outcomes can be
+    rescored (:func:`practicum.grader.grade_all.rescore`)."""
+    return {"submission": digest(Path(submission).resolve()), **fingerprint_common(**common)}
+
+
+def check_reference(reference: Path | str, *, tasks: Iterable[str] = (),
+                    root: Path = practicum.REPO_ROOT) -> list[TestOutcome]:
+    """Runs the public tests on ``reference`` (compared with itself) and returns the tests
+    that do not pass: a reference to grade against must pass all of them."""
+    outcomes = run_task_tests(_named(reference, root), reference=_named(reference, root),
+                              visibility=("public",), root=root, tasks=tasks)
+    if not outcomes:
+        return [TestOutcome("", "no public test ran", "", "public", "failed", "")]
+    return [outcome for outcome in outcomes if outcome.outcome not in ("passed", "skipped")]
+
+
+def reference_problem(reference: Path | str, *, tasks: Iterable[str] = (),
+                      root: Path = practicum.REPO_ROOT, limit: int = 5) -> str:
+    """``""`` if ``reference`` passes every public test, else a short message naming the
+    tests it fails."""
+    failing = check_reference(reference, tasks=tasks, root=root)
+    if not failing:
+        return ""
+    names = [f"{outcome.task}: {outcome.name}" if outcome.task else outcome.name
+             for outcome in failing]
+    shown = "; ".join(names[:limit]) + (f"; and {len(names) - limit} more"
+                                        if len(names) > limit else "")
+    return (f"Received: --reference {reference}, which fails {len(failing)} public test(s) "
+            f"({shown}); expected a reference that passes them all (--force grades against "
+            "it anyway)")
+
+
 def grade_submission(submission: Path | str, out: Path | str | None = None, *,
                      student: str | None = None, sandbox: str = "auto",
                      sandbox_timeout: float | None = None, config_path: Path | str | None = None,
                      reference: Path | str = "solutions", tasks: Iterable[str] = (),
                      root: Path = practicum.REPO_ROOT):
     """Grades one submission (a folder of modules and/or notebooks) with the public and
-    hidden tests, the candidate in a sandbox; writes the reports to ``out`` if given.
+    hidden tests, the candidate in a sandbox; writes the reports to ``out`` if given, and in
+    ``grade.json`` the :func:`fingerprint` and every test's outcome.
 
     Returns:
         the :class:`~practicum.grader.scoring.StudentResult`.
@@ -176,6 +297,8 @@ def grade_submission(submission: Path | str, out: Path | str | None = None, *,
     config = scoring.load_config(config_path if config_path is not None
                                  else root / "grading.toml")
     selected = list(tasks)
+    stamp = fingerprint(submission, reference=reference, config_path=config_path,
+                        tasks=selected, root=root)
     with tempfile.TemporaryDirectory(prefix="practicum-submission-") as scratch:
         prepared = notebooks.prepare_submission(submission, Path(scratch) / "modules")
         outcomes = run_task_tests(prepared.directory, reference=reference, root=root,
@@ -189,10 +312,14 @@ def grade_submission(submission: Path | str, out: Path | str | None = None, *,
     notes = list(prepared.notes)
     if not outcomes:
         notes.append("no test ran: the grader could not run the tests on this submission")
+    scored_from = {"outcomes": [outcome.row() for outcome in outcomes],
+                   "expected_tasks": selected or task_names(root),
+                   "task_notes": dict(prepared.task_notes), "notes": notes}
     result = scoring.score_student(
-        student or submission.name, outcomes, config,
-        expected_tasks=selected or task_names(root), task_notes=prepared.task_notes,
+        student or submission.name, scored_from["outcomes"], config,
+        expected_tasks=scored_from["expected_tasks"], task_notes=prepared.task_notes,
         notes=notes, sandbox=mode, seconds=time.monotonic() - started)
     if out is not None:
-        reports.write_student_reports(result, config, Path(out))
+        reports.write_student_reports(result, config, Path(out), fingerprint=stamp,
+                                      scored_from=scored_from)
     return result

@@ -79,7 +79,8 @@ else
 import json, sys
 log = open(sys.argv[2], errors="replace").read()[-3000:]
 json.dump({{"score": 0.0, "output": "The autograder could not grade this submission; "
-           "please tell the course staff.\\n" + log, "visibility": "visible",
+           "please tell the course staff.\\n" + log, "output_format": "text",
+           "visibility": "visible",
            "stdout_visibility": "hidden", "tests": []}}, open(sys.argv[1], "w"), indent=1)
 EOF
 fi

@@ -3,6 +3,21 @@
 Every report shows, for each failed test, its feedback message (what the test says about
 the answer), never a hidden test's source: lines of pytest's assertion introspection and
 anything that names a test file are removed first (:func:`student_message`).
+
+Every string that comes from a submission (file and folder names, exception messages, printed
+output, notebook text, the notes about them) is escaped for where it is shown:
+
+* everywhere: characters that hide or reorder text (control and format characters: ANSI
+  escapes, bidi overrides such as U+202E, zero-width characters; separators other than a
+  space; slash look-alikes such as U+2215) are shown as ``<U+202E>`` (:func:`visible`);
+* Markdown: one-line strings (names, notes) keep to their line (a line break is shown as
+  ``\\n``) and their Markdown is escaped, so they cannot make a heading, a bold line, a table
+  row, an HTML tag or a link (:func:`md_inline`); messages go into a fenced block longer than
+  any run of backticks in them (:func:`md_block`);
+* HTML: ``html.escape``;
+* CSV: a text cell that a spreadsheet would read as a formula (starting with ``= + - @``,
+  a tab or a line break) is prefixed with ``'`` (OWASP's rule, :func:`csv_cell`);
+* Gradescope's ``results.json``: plain text, with ``output_format`` ``text``.
 """
 
 from __future__ import annotations
@@ -14,12 +29,97 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from practicum.grader.scoring import GradingConfig, StudentResult, TestScore
+from practicum.grader.scoring import GradingConfig, StudentResult, TaskResult, TestScore
 
 _SOURCE_LINE = re.compile(r"^\s*(assert |\+\s|where |E\s|>\s|def |@given|tests/|.*\.py:\d+)")
+
+
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_SLASH_LOOKALIKES = frozenset("\u2044\u2215\u2216\u2571\u2572\u29f5\u29f8\u29f9\ufe68\uff0f\uff3c")
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+
+
+def _code_point(char: str) -> str:
+    return f"<U+{ord(char):04X}>"
+
+
+def visible(text: str, *, multiline: bool = False) -> str:
+    """``text`` with nothing hidden: control and format characters (ANSI escapes, bidi
+    overrides, zero-width characters), separators other than a space and slash look-alikes
+    become ``<U+XXXX>``. Line breaks become ``\\n`` (two characters), or one newline each if
+    ``multiline``; a tab becomes ``\\t``, or stays if ``multiline``."""
+    text = str(text)
+    if multiline:
+        text = text.replace("\r\n", "\n")
+    out = []
+    for char in text:
+        if char in _LINE_BREAKS:
+            out.append("\n" if multiline else "\\n")
+        elif char == "\t":
+            out.append("\t" if multiline else "\\t")
+        elif char == " ":
+            out.append(char)
+        elif char in _SLASH_LOOKALIKES or unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            out.append(_code_point(char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_MD_ESCAPED = frozenset("\\`*[]|~$#")
+_MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_MD_LEADING = re.compile(r"^(\d+)([.)])|^([-+=])")
+
+
+def md_inline(text: str) -> str:
+    """A one-line string from a submission, safe inside a Markdown line: its Markdown and
+    HTML are shown as text, never as structure, and it cannot start a new line."""
+    text = visible(text).strip()
+    inside_words = {index for run in re.finditer(r"(?<=[^\W_])_+(?=[^\W_])", text)
+                    for index in range(*run.span())}  # never emphasis
+    out = []
+    for index, char in enumerate(text):
+        if char in _MD_ENTITIES:
+            out.append(_MD_ENTITIES[char])
+        elif char in _MD_ESCAPED or (char == "_" and index not in inside_words):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    escaped = "".join(out)
+    # what would make a list item or a heading underline at the start of a line
+    return _MD_LEADING.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", escaped,
+                           count=1)
+
+
+def md_block(text: str, info: str = "text") -> list[str]:
+    """A multi-line string from a submission as a fenced Markdown code block: the fence is
+    longer than any run of backticks in the text, so no line of it can close the block."""
+    text = visible(text, multiline=True)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{info}", *text.split("\n"), fence]
+
+
+_FORMULA_START = tuple("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: a text cell starting with ``= + - @``, a tab
+    or a line break gets a leading ``'`` (OWASP's rule); numbers stay numbers."""
+    text = value if isinstance(value, str) else str(value)
+    if text.lstrip(" ").startswith(_FORMULA_START) and not _NUMBER.match(text):
+        text = "'" + text
+    return visible(text)
+
+
+def plain(text: str, *, multiline: bool = False) -> str:
+    """A string from a submission in plain text (Gradescope's ``output``, the terminal)."""
+    return visible(text, multiline=multiline)
 
 
 def student_message(test: TestScore, limit: int = 2000) -> str:
@@ -45,48 +145,71 @@ def _failed(result: StudentResult) -> list[TestScore]:
     return [test for task in result.tasks for test in task.tests if not test.passed]
 
 
+def _until(reason: str) -> str:
+    return reason.removeprefix("counts once ")
+
+
+def withheld_lines(task: TaskResult) -> list[str]:
+    """One line per reason a task's passing tests score 0 (see :mod:`.scoring`)."""
+    reasons: dict[str, list[str]] = {}
+    for test in task.tests:
+        if test.passed and test.withheld:
+            reasons.setdefault(test.withheld, []).append(test.name)
+    return [f"{len(names)} passing test{'s' if len(names) > 1 else ''} score 0 until "
+            f"{_until(reason)}: {', '.join(names)}"
+            for reason, names in reasons.items()]
+
+
 def markdown(result: StudentResult) -> str:
-    lines = [f"# Grade report: {result.student}", "",
+    md = md_inline
+    lines = [f"# Grade report: {md(result.student)}", "",
              f"**Total: {_fmt(result.score)} / {_fmt(result.max_score)}**", ""]
     for note in result.notes:
-        lines.append(f"> {note}")
-    if result.notes:
-        lines.append("")
+        lines += [f"> {md(note)}", ""]
     lines += ["| task | score | tests passed |", "| --- | ---: | ---: |"]
     for task in result.tasks:
-        lines.append(f"| {task.task} | {_fmt(task.score)} / {_fmt(task.max_score)} | "
+        lines.append(f"| {md(task.task)} | {_fmt(task.score)} / {_fmt(task.max_score)} | "
                      f"{task.passed} / {len(task.tests)} |")
     lines.append("")
     for task in result.tasks:
         failed = [test for test in task.tests if not test.passed]
-        if not failed and not task.note:
+        withheld = withheld_lines(task)
+        if not failed and not task.note and not withheld:
             continue
-        lines += [f"## {task.task}", ""]
+        lines += [f"## {md(task.task)}", ""]
         if task.note:
-            lines += [f"> {task.note}", ""]
+            lines += [f"> {md(task.note)}", ""]
+        for line in withheld:
+            lines += [f"> {md(line)}", ""]
         for test in failed:
-            lines += [f"### {test.name} ({_fmt(test.score)} / {_fmt(test.max_score)})", "",
-                      "```text", student_message(test).replace("```", "'''"), "```", ""]
+            lines += [f"### {md(test.name)} ({_fmt(test.score)} / {_fmt(test.max_score)})", "",
+                      *md_block(student_message(test)), ""]
     if not _failed(result):
         lines.append("Every test passes.")
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _html(text: str, *, multiline: bool = False) -> str:
+    return html.escape(visible(text, multiline=multiline))
+
+
 def html_report(result: StudentResult) -> str:
-    e = html.escape
+    e = _html
     rows = "".join(f"<tr><td>{e(t.task)}</td><td>{_fmt(t.score)} / {_fmt(t.max_score)}</td>"
                    f"<td>{t.passed} / {len(t.tests)}</td></tr>" for t in result.tasks)
     sections = []
     for task in result.tasks:
         failed = [test for test in task.tests if not test.passed]
-        if not failed and not task.note:
+        withheld = withheld_lines(task)
+        if not failed and not task.note and not withheld:
             continue
         parts = [f"<h2>{e(task.task)}</h2>"]
         if task.note:
             parts.append(f"<p class='note'>{e(task.note)}</p>")
+        parts += [f"<p class='note'>{e(line)}</p>" for line in withheld]
         for test in failed:
             parts.append(f"<h3>{e(test.name)} ({_fmt(test.score)} / {_fmt(test.max_score)})"
-                         f"</h3><pre>{e(student_message(test))}</pre>")
+                         f"</h3><pre>{e(student_message(test), multiline=True)}</pre>")
         sections.append("".join(parts))
     notes = "".join(f"<p class='note'>{e(note)}</p>" for note in result.notes)
     return (
@@ -102,15 +225,16 @@ def html_report(result: StudentResult) -> str:
 
 
 def class_csv(results: Iterable[StudentResult]) -> str:
-    """One row per student (sorted), one column per task, then total and maximum."""
+    """One row per student (sorted), one column per task, then total and maximum. Every
+    text cell is neutralised for spreadsheets (:func:`csv_cell`)."""
     results = sorted(results, key=lambda result: result.student)
     tasks = sorted({task.task for result in results for task in result.tasks})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", *tasks, "total", "max_score"])
+    writer.writerow([csv_cell(cell) for cell in ["student", *tasks, "total", "max_score"]])
     for result in results:
         by_task = {task.task: task for task in result.tasks}
-        writer.writerow([result.student,
+        writer.writerow([csv_cell(result.student),
                          *(f"{by_task[t].score:.2f}" if t in by_task else "" for t in tasks),
                          f"{result.score:.2f}", f"{result.max_score:.2f}"])
     return out.getvalue()
@@ -119,27 +243,35 @@ def class_csv(results: Iterable[StudentResult]) -> str:
 def gradescope_results(result: StudentResult, config: GradingConfig) -> dict:
     """Gradescope's ``results.json``: ``score``, ``output``, ``visibility``,
     ``stdout_visibility`` and one entry per test (``name``, ``score``, ``max_score``,
-    ``status`` "passed"/"failed", ``output``, ``visibility``, ``tags``, ``number``)."""
+    ``status`` "passed"/"failed", ``output``, ``visibility``, ``tags``, ``number``). Every
+    text is plain (``output_format``, ``test_output_format``, ``test_name_format``,
+    ``name_format``: ``text``), with nothing hidden in it (:func:`visible`)."""
     tests = []
     for task_index, task in enumerate(result.tasks, start=1):
         if not task.tests:
-            tests.append({"name": f"{task.task}: no test ran", "number": f"{task_index}",
-                          "score": 0.0, "max_score": task.max_score, "status": "failed",
-                          "output": task.note, "visibility": config.public_visibility,
-                          "tags": [task.task]})
+            tests.append({"name": f"{plain(task.task)}: no test ran", "name_format": "text",
+                          "number": f"{task_index}", "score": 0.0,
+                          "max_score": task.max_score, "status": "failed",
+                          "output": plain(task.note), "output_format": "text",
+                          "visibility": config.public_visibility, "tags": [task.task]})
         for test_index, test in enumerate(task.tests, start=1):
             visibility = (config.public_visibility if test.visibility == "public"
                           else config.hidden_visibility)
             tests.append({
-                "name": f"{task.task}: {test.name}", "number": f"{task_index}.{test_index}",
+                "name": f"{plain(task.task)}: {plain(test.name)}", "name_format": "text",
+                "number": f"{task_index}.{test_index}",
                 "score": test.score, "max_score": test.max_score,
                 "status": "passed" if test.passed else "failed",
-                "output": "" if test.passed else student_message(test),
-                "visibility": visibility, "tags": [task.task],
+                "output": (plain(f"passed, scores 0 until {_until(test.withheld)}")
+                           if test.passed and test.withheld else "" if test.passed
+                           else plain(student_message(test), multiline=True)),
+                "output_format": "text", "visibility": visibility, "tags": [task.task],
             })
-    summary = [f"{task.task}: {_fmt(task.score)} / {_fmt(task.max_score)}"
+    summary = [f"{plain(task.task)}: {_fmt(task.score)} / {_fmt(task.max_score)}"
                for task in result.tasks]
-    return {"score": result.score, "output": "\n".join([*result.notes, *summary]),
+    return {"score": result.score,
+            "output": "\n".join([*(plain(note) for note in result.notes), *summary]),
+            "output_format": "text", "test_output_format": "text", "test_name_format": "text",
             "visibility": "visible", "stdout_visibility": "hidden",
             "execution_time": round(result.seconds), "tests": tests}
 
@@ -161,12 +293,20 @@ def atomic_write(path: Path | str, text: str) -> None:
         raise
 
 
-def write_student_reports(result: StudentResult, config: GradingConfig, out: Path) -> None:
+def write_student_reports(result: StudentResult, config: GradingConfig, out: Path, *,
+                          fingerprint: dict | None = None,
+                          scored_from: dict | None = None) -> None:
     """``out/report.md``, ``out/report.html``, ``out/results.json`` (Gradescope's format)
-    and ``out/grade.json`` (everything, for the class CSV), the last one written last."""
+    and ``out/grade.json`` (everything, for the class CSV, with the ``fingerprint`` of what
+    decided the grade and the outcomes it was ``scored_from``), the last one written last."""
     out = Path(out)
     atomic_write(out / "report.md", markdown(result))
     atomic_write(out / "report.html", html_report(result))
     atomic_write(out / "results.json", json.dumps(gradescope_results(result, config),
                                                   indent=1))
-    atomic_write(out / "grade.json", result.dumps())
+    record = result.to_json()
+    if fingerprint is not None:
+        record["fingerprint"] = fingerprint
+    if scored_from is not None:
+        record["scored_from"] = scored_from
+    atomic_write(out / "grade.json", json.dumps(record, indent=1, sort_keys=True))
