@@ -18,17 +18,25 @@ A task's section of a notebook is built from ``solutions/<task>.py``:
 
 Which test belongs to which part is decided by :func:`part_of` from the test's name, the
 same way in the notebook (:mod:`.notebook_checks`) and in the sandboxed autograde
-(:mod:`.nbgrader_autograde`); a check cell earns its points when every test of its part
-passes, as nbgrader scores a test cell (all or nothing). The written questions of the
-handouts (``nbgrader/questions.toml``) become manually graded Markdown answer cells.
+(:mod:`.nbgrader_autograde`). A task's points (``grading.toml``) are split over its check
+cells as :func:`.scoring.score_task` splits them over its tests (:func:`part_shares`,
+from the tests pytest collects), and a check cell ends with the points its part earned
+(:func:`.notebook_checks.score`), which nbgrader takes as the cell's partial credit.
+The written questions of the handouts (``nbgrader/questions.toml``) become manually
+graded Markdown answer cells.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +62,6 @@ class Part:
     """An autograded check cell: the tests whose names contain one of ``keywords``."""
 
     name: str
-    points: float
     keywords: tuple[str, ...]
     title: str = ""
 
@@ -91,54 +98,55 @@ TASKS: dict[str, Task] = {task.name: task for task in [
          "the shape that comes out of every layer (and refuse models that cannot work, such "
          "as a fully connected layer on an image that was never flattened), then build the "
          "same network in Keras.",
-         (Part("output_shapes", 7, ("output_shapes", "a_fully_connected_layer",
-                                    "invalid_models", "missing_flatten", "model_spec_error"),
-               "output_shapes and its checks of the model"),
-          Part("build_model", 8, ("build_model",), "build_model and the presets")),
+         # one check cell: most checks of invalid models run both functions, and a check
+         # counts once its functions pass a value test (scoring's gating) in that cell or
+         # an earlier one
+         (Part("build_model", ("output_shapes", "build_model"),
+               "output_shapes, build_model, the presets and the checks of invalid models"),),
          default="build_model"),
     Task("training", "The training loop", "A2 section 2.1",
          "Keras's `fit` hides two things this part asks for: cutting a data set into "
          "shuffled batches, and one step of gradient descent on the mean cross-entropy.",
-         (Part("batch_indices", 5, ("batch_indices",)),
-          Part("train_step", 5, ("train_step",))),
+         (Part("batch_indices", ("batch_indices",)),
+          Part("train_step", ("train_step",))),
          default="train_step"),
     Task("inspect_model", "What the network got wrong, and what it sees", "A2 section 2.2, "
          "A3 section 1.4",
          "Two ways to look inside a trained classifier: the test images it gets wrong with "
          "the most confidence, and the activation maps of every layer for one image.",
-         (Part("most_confidently_wrong", 5, ("most_confidently_wrong",)),
-          Part("layer_activations", 5, ("layer_activations", "last_activation"))),
+         (Part("most_confidently_wrong", ("most_confidently_wrong",)),
+          Part("layer_activations", ("layer_activations", "last_activation"))),
          default="layer_activations"),
     Task("conv", "Convolution arithmetic", "A3 sections 1.1 to 1.3",
          "Before building a convolutional network, work out by hand what each layer does to "
          "the shape of its input, then stack convolution, activation and pooling blocks.",
-         (Part("conv_output_shape", 4, ("conv_output_shape", "same_padding")),
-          Part("pool_output_shape", 2, ("pool_output_shape",)),
-          Part("build_conv_stack", 4, ("build_conv_stack",))),
+         (Part("conv_output_shape", ("conv_output_shape", "same_padding")),
+          Part("pool_output_shape", ("pool_output_shape",)),
+          Part("build_conv_stack", ("build_conv_stack",))),
          default="build_conv_stack"),
     Task("metrics", "Measuring a classifier", "A3 section 3.6, question 6",
          "Accuracy alone hides a lot. Count what the classifier confuses, how sure it is, "
          "and whether its confidence can be trusted.",
-         (Part("label_metrics", 4, ("accuracy", "confusion_matrix", "precision_recall_f1",
+         (Part("label_metrics", ("accuracy", "confusion_matrix", "precision_recall_f1",
                                     "perfect_predictions", "renaming_classes"),
                "accuracy, confusion_matrix and precision_recall_f1"),
-          Part("probability_metrics", 4, ("top_k_accuracy", "top_1_accuracy", "log_loss",
-                                          "expected_calibration_error", "one_bin",
+          Part("probability_metrics", ("top_k_accuracy", "top_1_accuracy", "log_loss",
+                                          "expected_calibration_error", "one_bin_compares",
                                           "one_hot_probabilities", "probability_metrics",
                                           "probabilities_of_three"),
                "top_k_accuracy, log_loss and expected_calibration_error"),
-          Part("every_metric", 2, ("every_metric",),
+          Part("every_metric", ("every_metric",),
                "every metric: label shapes, invalid inputs and invariances")),
          default="every_metric"),
     Task("style_losses", "The losses of neural style transfer", "A3 sections 3.2 to 3.4",
          "Style transfer compares images through a pre-trained network: content by the "
          "activations of one layer, style by the Gram matrices of several. These are the "
          "losses that the optimisation of the generated image minimises.",
-         (Part("gram_matrix", 5, ("gram_matrix",)),
-          Part("content_loss", 4, ("content_loss",)),
-          Part("style_loss", 4, ("style_loss",)),
-          Part("total_variation_loss", 4, ("total_variation",)),
-          Part("total_loss", 3, ("total_loss",))),
+         (Part("gram_matrix", ("gram_matrix",)),
+          Part("content_loss", ("content_loss",)),
+          Part("style_loss", ("style_loss",)),
+          Part("total_variation_loss", ("total_variation",)),
+          Part("total_loss", ("total_loss",))),
          default="total_loss"),
 ]}
 
@@ -188,10 +196,60 @@ def tests_of_part(task: str, part: str, kind: str,
     return [name for name in task_test_names(task, kind, root) if part_of(task, name) == part]
 
 
-def part_points(assignment: str) -> dict[str, tuple[str, str, float]]:
-    """``grade_id -> (task, part, points)`` of the assignment's check cells."""
-    return {check_id(task, part.name): (task, part.name, part.points)
+def check_cells(assignment: str) -> dict[str, tuple[str, str]]:
+    """``grade_id -> (task, part)`` of the assignment's check cells."""
+    return {check_id(task, part.name): (task, part.name)
             for task in ASSIGNMENTS[assignment].tasks for part in TASKS[task].parts}
+
+
+@functools.lru_cache(maxsize=4)
+def collected_tests(root: Path = practicum.REPO_ROOT) -> dict[str, tuple[str, ...]]:
+    """``task -> names of its test items`` (public and hidden, parametrised instances
+    apart), as pytest collects them (``pytest --collect-only``, in a fresh process)."""
+    files = sorted(str(path.relative_to(root)) for kind in ("public", "hidden")
+                   for path in (root / "tests" / kind).glob("test_*.py"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "--impl", "solutions", "--rootdir", str(root), "-c", str(root / "pyproject.toml"),
+         *files], cwd=root, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PRACTICUM_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    tests: dict[str, list[str]] = {}
+    for line in done.stdout.splitlines():
+        path, _, name = line.strip().partition("::")
+        if name and Path(path).stem.startswith("test_"):
+            tests.setdefault(Path(path).stem.removeprefix("test_"), []).append(name)
+    if done.returncode != 0 or not tests:
+        raise RuntimeError(f"pytest could not collect the tests in {root / 'tests'}:\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return {task: tuple(names) for task, names in tests.items()}
+
+
+def part_shares(task: str, root: Path = practicum.REPO_ROOT) -> dict[str, float]:
+    """``part -> points``: the task's points (``grading.toml``) split over its check cells
+    as :func:`.scoring.score_task` splits them over the tests (each part gets what its
+    tests are worth; the last part the remainder, so that the parts add up exactly)."""
+    from practicum.grader import scoring
+
+    config = scoring.load_config(root / "grading.toml")
+    rows = [{"nodeid": f"tests/{task}::{name}", "name": name, "task": task,
+             "visibility": "hidden", "outcome": "passed", "message": ""}
+            for name in collected_tests(root).get(task, ())]
+    worth: dict[str, float] = {}
+    for test in scoring.score_task(task, rows, config).tests:
+        part = part_of(task, test.name)
+        worth[part] = worth.get(part, 0.0) + test.max_score
+    names = [part.name for part in TASKS[task].parts]
+    shares = {name: round(worth.get(name, 0.0), 4) for name in names[:-1]}
+    shares[names[-1]] = round(config.task_points(task) - sum(shares.values()), 4)
+    return shares
+
+
+def part_points(assignment: str, root: Path = practicum.REPO_ROOT
+                ) -> dict[str, tuple[str, str, float]]:
+    """``grade_id -> (task, part, points)`` of the assignment's check cells."""
+    shares = {task: part_shares(task, root) for task in ASSIGNMENTS[assignment].tasks}
+    return {grade_id: (task, part, shares[task][part])
+            for grade_id, (task, part) in check_cells(assignment).items()}
 
 
 def check_id(task: str, part: str) -> str:
@@ -297,14 +355,15 @@ def solution_chunks(source: str) -> tuple[str, list[tuple[bool, str]]]:
     return docstring, chunks
 
 
-def _check_source(task: str, part: Part, root: Path) -> str:
+def _check_source(task: str, part: Part, points: float, root: Path) -> str:
     public = tests_of_part(task, part.name, "public", root)
     hidden = tests_of_part(task, part.name, "hidden", root)
     if not public and not hidden:
         raise ValueError(f"{task}: no test belongs to the part {part.name}")
     title = part.title or part.name
-    lines = [f"# Checks of {title} ({part.points:g} points).",
-             "from practicum.grader.notebook_checks import check", ""]
+    heading = f"Checks of {title} ({points:g} points, shared by its checks)."
+    lines = textwrap.wrap(heading, width=98, initial_indent="# ", subsequent_indent="# ")
+    lines += ["from practicum.grader.notebook_checks import check, score", ""]
     if public:
         lines.append(f'check(globals(), "{task}", "{part.name}")')
     else:
@@ -313,6 +372,7 @@ def _check_source(task: str, part: Part, root: Path) -> str:
         lines += ["### BEGIN HIDDEN TESTS",
                   f'check(globals(), "{task}", "{part.name}", hidden=True)',
                   "### END HIDDEN TESTS"]
+    lines.append(f'score("{task}", "{part.name}", out_of={points!r})  # the points earned')
     return "\n".join(lines)
 
 
@@ -332,17 +392,17 @@ def load_questions(assignment: str, root: Path = practicum.REPO_ROOT) -> list[Qu
             for entry in table.get(assignment, [])]
 
 
-def _intro(assignment: Assignment, questions: list[Question]) -> str:
-    total = sum(part.points for task in assignment.tasks for part in TASKS[task].parts)
+def _intro(assignment: Assignment, questions: list[Question], total: float) -> str:
     written = sum(question.points for question in questions)
     return (f"# {assignment.title}\n\n{assignment.intro}\n\n"
             "**How to work.** Run the cells from the top. In each cell that says "
             "`YOUR CODE HERE`, replace the `raise NotImplementedError()` with your answer, "
             "keeping the function's name and arguments. After each section, the check "
             "cells run the public tests on your functions and say what is wrong. At "
-            "grading, more checks (hidden ones) run in the same cells: a check cell earns "
-            "its points when all of them pass. Do not delete or reorder cells, and do not "
-            "edit the locked ones.\n\n"
+            "grading, more checks (hidden ones) run in the same cells: a check cell's "
+            "points are shared by its checks, and it earns the share of each check that "
+            "passes (as `grader grade` scores the same tests). Do not delete or reorder "
+            "cells, and do not edit the locked ones.\n\n"
             f"Points: {total:g} for code (the check cells), {written:g} for the written "
             "answers at the end (graded by hand).")
 
@@ -351,7 +411,9 @@ def build_notebook(assignment_name: str, root: Path = practicum.REPO_ROOT) -> di
     """The nbgrader source notebook of one assignment, as a JSON-ready dict."""
     assignment = ASSIGNMENTS[assignment_name]
     questions = load_questions(assignment_name, root)
-    cells = [_cell("markdown", _intro(assignment, questions), _metadata("intro", None),
+    points = part_points(assignment_name, root)
+    total = round(sum(share for _, _, share in points.values()), 4)
+    cells = [_cell("markdown", _intro(assignment, questions, total), _metadata("intro", None),
                    "intro"),
              _cell("code", SETUP, _metadata("provided", None, "setup", locked=True), "setup")]
     for number, task_name in enumerate(assignment.tasks, start=1):
@@ -380,9 +442,10 @@ def build_notebook(assignment_name: str, root: Path = practicum.REPO_ROOT) -> di
                            _metadata("instructions", task_name), f"{task_name}-checks"))
         for part in task.parts:
             grade_id = check_id(task_name, part.name)
+            share = points[grade_id][2]
             meta = _metadata("check", task_name, grade_id, grade=True, locked=True,
-                             points=part.points, part=part.name)
-            cells.append(_cell("code", _check_source(task_name, part, root), meta,
+                             points=share, part=part.name)
+            cells.append(_cell("code", _check_source(task_name, part, share, root), meta,
                                grade_id.replace("_", "-")))
     if questions:
         cells.append(_cell("markdown", "## Written questions\n\nAnswer each question in "

@@ -7,9 +7,13 @@ against the functions the notebook has defined so far, in this kernel, exactly a
 ``hidden=True`` the hidden tests run; they need the instructor's copy of the course
 (tests and solutions), as nbgrader's ``autograde`` has.
 
-A failure raises an exception that nbgrader counts as a failed test cell; its traceback
-shows only the feedback (the message of each failed test), never the cell's code, so the
-hidden part of a cell does not show in the feedback through a traceback.
+Each ``check`` prints how many tests pass and the messages of the failures; the cell's
+last line, ``score("conv", "conv_output_shape", out_of=3.0769)``, evaluates to the points
+the part earned, which nbgrader takes as the cell's partial credit: the part's points are
+shared by its tests as :func:`.scoring.score_task` shares a task's. Only when nothing can
+earn points (no test ran, or every test fails because the functions are not implemented
+yet) does ``check`` raise, with a message in place of a traceback (so the hidden part of
+a cell does not show in the feedback through one), and nbgrader scores the cell 0.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 import practicum
 
 _NAMESPACES: dict[str, dict] = {}
+_OUTCOMES: dict[tuple[str, str], dict[str, list]] = {}  # (task, part) -> kind -> outcomes
 _TOKENS = itertools.count()
 
 
@@ -104,18 +109,19 @@ def run_part(namespace: dict, task: str, part: str, kind: str,
 
 
 def check(namespace: dict, task: str, part: str, *, hidden: bool = False) -> None:
-    """Runs the part's public (or hidden) tests on the notebook's functions; prints a
-    summary, and raises when a test fails."""
+    """Runs the part's public (or hidden) tests on the notebook's functions, prints a
+    summary and the failures' messages, and keeps the outcomes for :func:`score`.
+
+    Raises (so that nbgrader scores the cell 0) only when nothing can earn points: no
+    test ran, or none passed and every failure is a function not implemented yet."""
     kind = "hidden" if hidden else "public"
     outcomes = run_part(namespace, task, part, kind)
+    _OUTCOMES.setdefault((task, part), {})[kind] = outcomes
     label = "grading checks" if hidden else "public checks"
     failed = [outcome for outcome in outcomes if outcome.outcome == "failed"]
-    passed = len(outcomes) - len(failed)
+    passed = sum(outcome.outcome == "passed" for outcome in outcomes)
     if not outcomes:
         raise ChecksFailed(f"{part}: no {label} ran (is the course installed?)")
-    if not failed:
-        print(f"{part}: {passed} of {len(outcomes)} {label} pass")
-        return
     lines = [f"{part}: {passed} of {len(outcomes)} {label} pass"]
     for outcome in failed[:3]:
         message = outcome.message.strip() or "failed"
@@ -123,6 +129,30 @@ def check(namespace: dict, task: str, part: str, *, hidden: bool = False) -> Non
         lines.append(f"- {where}{message[:600]}")
     if len(failed) > 3:
         lines.append(f"- ... and {len(failed) - 3} more")
-    if all("not implemented yet" in outcome.message for outcome in failed):
+    if failed and not passed and all("not implemented yet" in outcome.message
+                                     for outcome in failed):
         raise NotImplementedYet("\n".join(lines))
-    raise ChecksFailed("\n".join(lines))
+    print("\n".join(lines))
+
+
+def score(task: str, part: str, *, out_of: float) -> float:
+    """The points this part earns, of ``out_of``: the tests that :func:`check` ran in this
+    cell (public and, at grading, hidden) scored by :func:`.scoring.score_task` as a task
+    worth ``out_of`` with ``grading.toml``'s per-test points, a test's points counting when
+    its functions pass a value test in this cell or an earlier one of the task. The cell's
+    last line, so that nbgrader takes it as the cell's partial credit."""
+    from practicum.grader import scoring
+
+    rows = [outcome for outcomes in _OUTCOMES.get((task, part), {}).values()
+            for outcome in outcomes]
+    if not rows:
+        return 0.0
+    config = scoring.load_config(practicum.REPO_ROOT / "grading.toml")
+    table = {"points": out_of, "tests": dict(config.tasks.get(task, {}).get("tests", {}))}
+    part_config = scoring.GradingConfig(default_points=out_of, tasks={task: table})
+    # the value tests of the whole task that ran in this kernel so far (earlier cells too)
+    checked = scoring.value_checked(
+        outcome for (owner, _), kinds in _OUTCOMES.items() if owner == task
+        for outcomes in kinds.values() for outcome in outcomes)
+    earned = scoring.score_task(task, rows, part_config, checked=checked).score
+    return round(max(0.0, min(float(earned), float(out_of))), 4)

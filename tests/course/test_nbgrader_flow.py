@@ -36,8 +36,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.nbgrader,
 ASSIGNMENT = "assignment3"
 FULL = 40.0  # the check cells of Assignment 3
 # bob's mistakes, each caught by the tests of its own part only: total_loss weights
-# content by w (3 points), log_loss clips only from below (the probability metrics: 4),
-# pool_output_shape moves by 1 instead of the window by default (2)
+# content by w, log_loss clips only from below (the probability metrics),
+# pool_output_shape moves by 1 instead of the window by default
 BOB_CHANGES = {
     "style_losses_total_loss": ("weight * style + (1.0 - weight) * content",
                                 "weight * content + (1.0 - weight) * style"),
@@ -45,8 +45,8 @@ BOB_CHANGES = {
     "conv_pool_output_shape": ("strides = window if stride is None else stride",
                                "strides = 1 if stride is None else stride"),
 }
-BOB_LOSES = {"check_style_losses_total_loss": 3.0, "check_metrics_probability_metrics": 4.0,
-             "check_conv_pool_output_shape": 2.0}
+BOB_LOSES = ("check_style_losses_total_loss", "check_metrics_probability_metrics",
+             "check_conv_pool_output_shape")  # some of those parts' points, no others'
 
 
 def scores_by_cell(course: Path, student: str) -> dict[str, float | None]:
@@ -119,10 +119,13 @@ def test_nbgrader_autograde_gives_alice_everything_and_bob_all_but_his_mistakes(
     alice = scores_by_cell(flow["course"], "alice")
     bob = scores_by_cell(flow["course"], "bob")
     checks = {name: score for name, score in alice.items() if name.startswith("check_")}
-    assert sum(checks.values()) == FULL and len(checks) == 11
+    assert len(checks) == 11
+    assert sum(checks.values()) == pytest.approx(FULL, abs=1e-3)
     for name, score in bob.items():
-        if name.startswith("check_"):
-            assert score == alice[name] - BOB_LOSES.get(name, 0.0), name
+        if name in BOB_LOSES:  # partial credit: the share of each test that passes
+            assert 0.0 <= score < alice[name], name
+        elif name.startswith("check_"):
+            assert score == alice[name], name
     # written answers: given ones wait for a grader, a blank one scores 0
     assert alice["q_depth_conv"] is None and bob["q_depth_conv"] == 0.0
     assert alice["q_cifar_harder"] is None and alice["q_repeated_filter"] == 0.0
@@ -130,9 +133,12 @@ def test_nbgrader_autograde_gives_alice_everything_and_bob_all_but_his_mistakes(
 
 def test_the_export_has_the_right_totals(flow):
     rows = flow["nbgrader_csv"]
-    assert float(rows["alice"]["score"]) == FULL
-    assert float(rows["bob"]["score"]) == FULL - sum(BOB_LOSES.values())
-    assert float(rows["alice"]["max_score"]) == FULL + 15.0  # and 15 written points
+    bob = scores_by_cell(flow["course"], "bob")
+    assert float(rows["alice"]["score"]) == pytest.approx(FULL, abs=1e-3)
+    assert float(rows["bob"]["score"]) == \
+        pytest.approx(sum(score or 0.0 for score in bob.values()), abs=1e-3)
+    assert float(rows["bob"]["score"]) < FULL - 1
+    assert float(rows["alice"]["max_score"]) == pytest.approx(FULL + 15.0)  # and 15 written
 
 
 def test_the_feedback_shows_the_failures_but_not_the_hidden_tests(flow):
@@ -142,16 +148,19 @@ def test_the_feedback_shows_the_failures_but_not_the_hidden_tests(flow):
         assert "BEGIN HIDDEN TESTS" not in html and "hidden=True" not in html
         assert "check_metrics_probability_metrics" in html or "probability_metrics" in html
     bob = (flow["course"] / "feedback" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "ChecksFailed" in bob and "log_loss" in bob
+    assert "grading checks pass" in bob and "log_loss" in bob
 
 
 def test_the_sandboxed_autograde_gives_the_same_grades_as_nbgrader(flow):
     for student in ("alice", "bob"):
-        assert scores_by_cell(flow["sandboxed"], student) == \
-            scores_by_cell(flow["course"], student), student
+        ours, theirs = (scores_by_cell(flow["sandboxed"], student),
+                        scores_by_cell(flow["course"], student))
+        assert ours.keys() == theirs.keys()
+        for name, score in theirs.items():  # the same partial credit, within rounding
+            assert ours[name] == (score if score is None else pytest.approx(score, abs=1e-3))
         ours, theirs = flow["sandboxed_csv"][student], flow["nbgrader_csv"][student]
         for column in ("raw_score", "score", "max_score"):
-            assert float(ours[column]) == float(theirs[column]), (student, column)
+            assert float(ours[column]) == pytest.approx(float(theirs[column]), abs=1e-2)
 
 
 def test_a_malformed_notebook_scores_zero_with_a_message_and_the_others_are_graded(flow):
@@ -159,7 +168,7 @@ def test_a_malformed_notebook_scores_zero_with_a_message_and_the_others_are_grad
     assert "could not be read" in flow["log"]
     rows = flow["sandboxed_csv"]
     assert float(rows["carol"]["score"]) == 0.0
-    assert float(rows["alice"]["score"]) == FULL
+    assert float(rows["alice"]["score"]) == pytest.approx(FULL, abs=1e-3)
 
 
 def test_the_sandboxed_path_rebuilds_modules_as_the_kernel_sees_them(flow):
