@@ -118,11 +118,28 @@ class Candidate:
     Args:
         backend: where and how the calls run.
         label: how messages name this implementation (``"exercises"``, a path, ...).
+
+    Attributes:
+        journal: one ``(module, function, returned)`` per call so far, in order
+            (``returned`` is False when the call raised).
     """
 
     def __init__(self, backend: Backend, label: str) -> None:
         self.backend = backend
         self.label = label
+        self.journal: list[tuple[str, str, bool]] = []
+
+    def _noted(self, module: str, function: str, run):
+        """Runs ``run()`` and notes ``(module, function, returned)`` in :attr:`journal`:
+        the pytest plugin reads it to tell which functions a test exercised and which
+        returned a value (see :mod:`.gating`)."""
+        try:
+            result = run()
+        except BaseException:
+            self.journal.append((module, function, False))
+            raise
+        self.journal.append((module, function, True))
+        return result
 
     def module(self, name: str) -> ModuleHandle:
         """A handle on module ``name`` (``style_losses`` for ``style_losses.py``)."""
@@ -130,7 +147,8 @@ class Candidate:
 
     def call(self, module: str, function: str, *args, **kwargs) -> Any:
         """Calls ``module.function(*args, **kwargs)`` and returns its result as plain data."""
-        return self.backend.call(module, function, args, kwargs)
+        return self._noted(module, function,
+                           lambda: self.backend.call(module, function, args, kwargs))
 
     def value_and_grad(self, module: str, function: str, *args, wrt: Sequence[int] = (0,),
                        **kwargs) -> tuple[Any, list[Any]]:
@@ -142,7 +160,8 @@ class Candidate:
             array, a list of arrays for a list argument, or ``None`` where the result does
             not depend on that argument through TensorFlow operations).
         """
-        return self.backend.value_and_grad(module, function, args, kwargs, tuple(wrt))
+        return self._noted(module, function, lambda: self.backend.value_and_grad(
+            module, function, args, kwargs, tuple(wrt)))
 
     def __repr__(self) -> str:
         return f"Candidate({self.label!r})"

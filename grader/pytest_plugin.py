@@ -8,7 +8,12 @@ in ``pyproject.toml``). It adds:
 * ``--reference solutions|PATH``: the reference solution set that gives expected values
   (default ``solutions``), reached through the ``reference`` fixture;
 * ``--grade-report FILE``: writes every task test's outcome and feedback as JSON, which
-  the grader turns into scores;
+  the grader turns into scores, with the answer functions the test exercised
+  (``functions``) and those it checked against the reference (``value_test_for``), which
+  :func:`.scoring.score_task` uses to withhold points a degenerate answer could earn
+  (see :mod:`.gating`);
+* the ``value_test`` marker: a test that checks values only a right answer has without
+  calling the reference (independently computed values on drawn inputs);
 * a check that every test under ``tests/public`` and ``tests/hidden`` is marked
   ``public`` or ``hidden`` and names its ``task``;
 * hypothesis profiles: ``dev`` (the default: random, quick) and ``grading``
@@ -27,6 +32,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from practicum.grader.gating import CourseFunctions
 from practicum.grader.proxy import (
     Candidate,
     CandidateError,
@@ -83,6 +89,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"'solutions' or a directory of modules ({path} is not a directory)"
             )
     config._practicum_results = []  # type: ignore[attr-defined]
+    config._practicum_calls = CallRecorder(CourseFunctions(config.rootpath))  # type: ignore[attr-defined]
+    config.addinivalue_line(
+        "markers", "value_test: checks values only a right answer has (without the "
+        "reference): its passing vouches for the functions it calls, as a comparison with "
+        "the reference does")
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +104,9 @@ def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
     path = resolve_implementation(option, pytestconfig.rootpath)
     mode = pytestconfig.getoption("sandbox")
     if mode == "off":
-        yield Candidate(InProcessBackend(path), label=option)
+        proxy = Candidate(InProcessBackend(path), label=option)
+        pytestconfig._practicum_calls.watch("candidate", proxy)  # type: ignore[attr-defined]
+        yield proxy
         return
     from practicum.grader.sandbox import SandboxBackend
 
@@ -103,7 +116,9 @@ def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
     except (RuntimeError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
     with backend:
-        yield Candidate(backend, label=option)
+        proxy = Candidate(backend, label=option)
+        pytestconfig._practicum_calls.watch("candidate", proxy)  # type: ignore[attr-defined]
+        yield proxy
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +128,81 @@ def reference(pytestconfig: pytest.Config) -> Candidate:
     path = resolve_implementation(option, pytestconfig.rootpath)
     if not path.is_dir():
         pytest.fail(f"no reference solutions at {path}: pass --reference PATH", pytrace=False)
-    return Candidate(InProcessBackend(path), label=option)
+    proxy = Candidate(InProcessBackend(path), label=option)
+    pytestconfig._practicum_calls.watch("reference", proxy)  # type: ignore[attr-defined]
+    return proxy
+
+
+# --------------------------------------------------------------------------- calls
+
+
+class CallRecorder:
+    """Which functions each test called on the candidate and on the reference, from the
+    proxies' journals: calls made in the test itself and in the set-up of every fixture it
+    uses (a module-scoped fixture that calls the candidate once counts for each test that
+    uses it)."""
+
+    def __init__(self, functions: CourseFunctions) -> None:
+        self.functions = functions
+        self.journals: dict[str, list] = {}
+        self.by_fixture: dict[object, dict[str, set]] = {}
+
+    def watch(self, side: str, proxy: Candidate) -> None:
+        self.journals[side] = proxy.journal
+
+    def positions(self) -> dict[str, int]:
+        return {side: len(journal) for side, journal in self.journals.items()}
+
+    def since(self, start: dict[str, int]) -> dict[str, set]:
+        return {side: set(journal[start.get(side, 0):])
+                for side, journal in self.journals.items()}
+
+    def forget(self) -> None:
+        """Clears the journals (between tests: everything needed later is kept)."""
+        for journal in self.journals.values():
+            del journal[:]
+
+    def fields(self, item: pytest.Item, start: dict[str, int]) -> dict[str, list[str]]:
+        """The row fields ``functions`` and ``value_test_for`` of one test."""
+        seen = self.since(start)
+        info = getattr(item, "_fixtureinfo", None)
+        for name in getattr(item, "fixturenames", ()):
+            definitions = info.name2fixturedefs.get(name) if info is not None else None
+            recorded = self.by_fixture.get(definitions[-1]) if definitions else None
+            for side, calls in (recorded or {}).items():
+                seen.setdefault(side, set()).update(calls)
+        called = {(module, function) for module, function, _ in seen.get("candidate", ())}
+        returned = {(module, function) for module, function, ok in seen.get("candidate", ())
+                    if ok}
+        if item.get_closest_marker("value_test"):
+            compared = called
+        else:
+            compared = returned & {(module, function) for module, function, ok
+                                   in seen.get("reference", ()) if ok}
+        return {"functions": self.functions.reached(called),
+                "value_test_for": self.functions.reached(compared)}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    recorder = getattr(request.config, "_practicum_calls", None)
+    start = recorder.positions() if recorder else {}
+    yield
+    if recorder is not None:
+        recorder.by_fixture[fixturedef] = recorder.since(start)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    recorder = getattr(item.config, "_practicum_calls", None)
+    if recorder is not None:
+        item.stash[_CALLS_START] = recorder.positions()
+    yield
+    if recorder is not None:
+        recorder.forget()
+
+
+_CALLS_START = pytest.StashKey[dict]()
 
 
 # --------------------------------------------------------------------------- markers
@@ -167,14 +256,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         message = feedback_message(error)
         if isinstance(error, (CandidateError, MissingImplementation)):
             report.longrepr = message  # the student needs the message, not our traceback
-    item.config._practicum_results.append({  # type: ignore[attr-defined]
+    row = {
         "nodeid": item.nodeid,
         "name": item.name,
         "task": task,
         "visibility": visibility_of(item),
         "outcome": "passed" if report.passed else "skipped" if report.skipped else "failed",
         "message": message[:4000],
-    })
+    }
+    recorder = getattr(item.config, "_practicum_calls", None)
+    if recorder is not None:
+        row.update(recorder.fields(item, item.stash.get(_CALLS_START, {})))
+    item.config._practicum_results.append(row)  # type: ignore[attr-defined]
 
 
 def feedback_message(error: BaseException) -> str:

@@ -6,6 +6,17 @@ name or by the name of a parametrised test without its ``[...]`` part, in which 
 instances share those points). Partial credit is per test: a task with 10 points and 40
 tests gives 0.25 per passing test. A task not named in the file gets ``default_points``.
 
+Points for correct work only. A test that compares an answer function with the reference
+(or is marked ``@pytest.mark.value_test``) is a *value test* for the functions it compared;
+any other passing test (a property, an invariance, a rejected invalid input) counts its points
+only when every answer function it exercised also passes at least one value test in the same
+grading of the task. Otherwise it stays "passed" (its feedback holds) but scores 0, with the
+reason in ``withheld`` ("counts once gram_matrix matches the reference on a value test"): a
+constant, an echo or an answer that rejects everything passes many properties but no value
+test, so it scores 0. The lists come from the grade report (``functions`` and
+``value_test_for``, see :mod:`.gating`); rows without them (older ``grade.json`` files) are
+scored as before.
+
 Example ``grading.toml``::
 
     default_points = 10
@@ -92,6 +103,7 @@ class TestScore:
     message: str
     score: float
     max_score: float
+    withheld: str = ""  # why a passing test scores 0 (see the module docstring)
 
     @property
     def passed(self) -> bool:
@@ -153,11 +165,39 @@ def base_name(name: str) -> str:
     return name.split("[", 1)[0]
 
 
+def value_checked(rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The answer functions that pass at least one value test among ``rows``."""
+    checked: set[str] = set()
+    for row in rows:
+        row = row if isinstance(row, Mapping) else vars(row)
+        if row["outcome"] == "passed":
+            checked.update(row.get("value_test_for") or ())
+    return checked
+
+
+def withheld_reason(row: Mapping[str, Any], checked: set[str]) -> str:
+    """``""`` if a passing row's points count, else why not (see the module docstring)."""
+    missing = sorted(set(row.get("functions") or ()) - checked)
+    if not missing:
+        return ""
+    names = [name.rsplit(".", 1)[-1] for name in missing]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "matches" if len(names) == 1 else "match"
+    return f"counts once {listed} {verb} the reference on a value test"
+
+
 def score_task(task: str, rows: list[Mapping[str, Any]], config: GradingConfig,
-               note: str = "") -> TaskResult:
-    """Points for one task's test rows (dicts or TestOutcome-like objects)."""
+               note: str = "", checked: Iterable[str] | None = None) -> TaskResult:
+    """Points for one task's test rows (dicts or TestOutcome-like objects).
+
+    Args:
+        checked: the answer functions that pass a value test in this grading; by default
+            those of ``rows`` (:func:`value_checked`). Pass the set of the whole task when
+            scoring some of its rows alone (one notebook cell's tests).
+    """
     rows = [dict(row) if isinstance(row, Mapping) else vars(row) for row in rows]
     rows = [row for row in rows if row["outcome"] != "skipped"]
+    checked = value_checked(rows) if checked is None else set(checked)
     total = config.task_points(task)
     overrides = config.overrides(task)
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -174,11 +214,13 @@ def score_task(task: str, rows: list[Mapping[str, Any]], config: GradingConfig,
         message = row.get("message", "")
         if note and row["outcome"] != "passed":
             message = f"{note}\n{message}".strip()
+        passed = row["outcome"] == "passed"
+        withheld = withheld_reason(row, checked) if passed else ""
         tests.append(TestScore(nodeid=row["nodeid"], name=row["name"], task=task,
                                visibility=row.get("visibility") or "hidden",
                                outcome=row["outcome"], message=message,
-                               score=round(worth if row["outcome"] == "passed" else 0.0, 6),
-                               max_score=round(worth, 6)))
+                               score=round(worth if passed and not withheld else 0.0, 6),
+                               max_score=round(worth, 6), withheld=withheld))
     score = round(sum(test.score for test in tests), 4)
     max_score = round(sum(test.max_score for test in tests), 4) if tests else total
     return TaskResult(task=task, score=score, max_score=max_score, tests=tests, note=note)

@@ -3,6 +3,8 @@
 For every task with a folder ``tests/fixtures/<task>/``, each implementation there is graded
 with the public and hidden tests and the derandomised grading profile, by ``grader grade``
 in separate processes, as an instructor would run it. See ``tests/fixtures/README.md``.
+A correct implementation also earns every point: no passing test of it is withheld by the
+value-test rule (:mod:`practicum.grader.scoring`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import practicum
+from practicum.grader import scoring
 from tests.support.verdicts import record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -113,6 +116,15 @@ def test_an_independently_written_correct_implementation_passes_every_test(verdi
     assert rows, f"no tests ran for {name}"
     assert not failures(rows), "\n".join(
         f"{row['name']}: {row['message'][:300]}" for row in failures(rows))
+
+
+@pytest.mark.parametrize(("task", "name"), KNOWN_RIGHT)
+def test_an_independently_written_correct_implementation_earns_every_point(verdicts, task,
+                                                                          name):
+    config = scoring.load_config(practicum.REPO_ROOT / "grading.toml")
+    result = scoring.score_task(task, verdicts[f"{task}--{name}"], config)
+    assert result.score == result.max_score == config.task_points(task), [
+        (test.name, test.withheld) for test in result.tests if test.withheld]
 
 
 @pytest.mark.parametrize(("task", "name"), KNOWN_WRONG)

@@ -129,3 +129,20 @@ def test_sibling_modules_import_each_other_relatively(tmp_path):
     (tmp_path / "submission" / "task.py").write_text(
         "from .helper import base\ndef f(): return base() + 1\n")
     assert candidate.call("task", "f") == 6
+
+
+def test_every_call_is_noted_with_whether_it_returned(tmp_path):
+    candidate = submission(tmp_path, (
+        "def ok(x): return x\n"
+        "def refuses(x): raise ValueError('Received: x')\n"
+        "def todo(x): raise NotImplementedError\n"
+    ))
+    candidate.call("task", "ok", 1.0)
+    with pytest.raises(CandidateError):
+        candidate.module("task").refuses(1.0)
+    with pytest.raises(MissingImplementation):
+        candidate.call("task", "todo", 1.0)
+    with pytest.raises(MissingImplementation):
+        candidate.call("task", "absent")
+    assert candidate.journal == [("task", "ok", True), ("task", "refuses", False),
+                                 ("task", "todo", False), ("task", "absent", False)]

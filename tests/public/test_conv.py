@@ -66,6 +66,7 @@ def test_conv_output_shape_on_worked_examples(conv, args, kwargs, expected):
         f"{what} = {conv.conv_output_shape(*args, **kwargs)}, expected {expected}")
 
 
+@pytest.mark.value_test
 @given(case=conv_cases())
 def test_conv_output_shape_counts_the_window_positions(conv, case):
     height, width, _ = case["input_shape"]
@@ -104,6 +105,7 @@ def test_conv_output_shape_rejects_invalid_arguments(conv):
 # --------------------------------------------------------------------------- pool_output_shape
 
 
+@pytest.mark.value_test
 @given(case=pool_cases())
 def test_pool_output_shape_counts_the_window_positions_and_keeps_channels(conv, case):
     height, width, channels = case["input_shape"]

@@ -66,6 +66,7 @@ def wrong_mistakes(case, k: int) -> list[Mistake]:
     ]
 
 
+@pytest.mark.value_test
 @given(case=cases(max_examples=14), data=st.data())
 def test_most_confidently_wrong_follows_its_definition(inspect, case, data):
     k = data.draw(st.integers(0, len(case.labels) + 2), label="k")
@@ -150,6 +151,7 @@ def test_the_last_activation_is_the_prediction_in_inference_mode(inspect, exampl
             f"training mode")
 
 
+@pytest.mark.value_test
 @given(example=example_images(names=("mlp", "functional")))
 def test_layer_activations_of_fully_connected_models_recomputed_in_numpy(inspect, example):
     name, image, seed = example

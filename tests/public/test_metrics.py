@@ -51,6 +51,7 @@ def test_accuracy_of_the_worked_example(metrics):
                  "first index, class 0, is predicted)")
 
 
+@pytest.mark.value_test
 @given(case=cases())
 def test_accuracy_is_the_fraction_of_right_labels(metrics, case):
     predicted = first_argmax(case.probs)
@@ -93,6 +94,7 @@ def test_confusion_matrix_of_the_worked_example(metrics):
                       "columns: predicted class)")
 
 
+@pytest.mark.value_test
 @given(case=cases())
 def test_confusion_matrix_counts_true_class_by_predicted_class(metrics, case):
     k = case.num_classes
@@ -130,6 +132,7 @@ def test_precision_recall_f1_of_the_worked_example(metrics):
     expect_close(f1, [2 / 3, 0, 2 / 3], what="F1 of the worked example")
 
 
+@pytest.mark.value_test
 @given(case=cases(max_classes=6))
 def test_precision_recall_f1_follow_their_definitions(metrics, case):
     k = case.num_classes
@@ -182,6 +185,7 @@ def test_top_k_accuracy_gives_ties_to_the_lower_index(metrics):
                           f"outranked by the t lower classes)")
 
 
+@pytest.mark.value_test
 @given(case=cases(), data=st.data())
 def test_top_k_accuracy_counts_the_classes_that_outrank_the_true_one(metrics, case, data):
     k = data.draw(st.integers(1, case.num_classes + 1), label="k")
@@ -209,6 +213,7 @@ def test_top_1_accuracy_is_accuracy_and_top_k_grows_with_k(metrics, case):
 # --------------------------------------------------------------------------- log loss
 
 
+@pytest.mark.value_test
 @given(case=cases())
 def test_log_loss_is_the_mean_negative_log_probability_of_the_true_class(metrics, case):
     eps = 1e-7
@@ -255,6 +260,7 @@ def test_expected_calibration_error_of_a_small_example(metrics):
                  what="expected_calibration_error(n_bins=10) of confidences 0.9, 0.9, 0.6")
 
 
+@pytest.mark.value_test
 @given(case=cases(), n_bins=st.integers(1, 20))
 def test_expected_calibration_error_follows_its_definition(metrics, case, n_bins):
     confidence = case.probs.max(axis=1)

@@ -55,6 +55,7 @@ def test_gram_matrix_has_one_channels_by_channels_matrix_per_image(losses, featu
     )
 
 
+@pytest.mark.value_test
 @given(features=feature_maps(), data=st.data())
 def test_gram_matrix_entries_are_dot_products_of_activation_maps(losses, features, data):
     batch, height, width, channels = features.shape
@@ -131,6 +132,7 @@ def test_content_loss_is_zero_for_identical_features(losses, features, kind):
     assert value == pytest.approx(0.0, abs=1e-6), f"content_loss(x, x) = {value}, expected 0"
 
 
+@pytest.mark.value_test
 @given(pair=feature_map_pairs(), kind=input_kinds)
 def test_content_loss_is_the_sum_of_squared_differences(losses, pair, kind):
     generated, target = pair
@@ -141,6 +143,7 @@ def test_content_loss_is_the_sum_of_squared_differences(losses, pair, kind):
                  scale=squares(generated) + squares(target))
 
 
+@pytest.mark.value_test
 @given(pair=feature_map_pairs())
 def test_content_loss_gradient_is_twice_the_difference(losses, pair):
     generated, target = pair
@@ -233,6 +236,7 @@ def test_total_variation_is_zero_for_a_constant_image(losses, shape, value):
     assert result == pytest.approx(0.0, abs=1e-6), f"total variation of a constant = {result}"
 
 
+@pytest.mark.value_test
 @given(images=feature_maps(max_channels=3), kind=input_kinds)
 def test_total_variation_counts_each_pair_of_neighbours_once(losses, images, kind):
     images64 = images.astype(np.float64)
@@ -258,6 +262,7 @@ def test_total_variation_rejects_images_that_are_not_four_dimensional(losses):
 # --------------------------------------------------------------------------- total_loss
 
 
+@pytest.mark.value_test
 @given(content=st.floats(0, 100), style=st.floats(0, 100), weight=unit_weights)
 def test_total_loss_weights_style_by_w_and_content_by_one_minus_w(losses, content, style,
                                                                    weight):

@@ -34,6 +34,7 @@ def squares(array) -> float:
     return float(np.sum(np.square(np.asarray(array, np.float64))))
 
 
+@pytest.mark.value_test
 @given(image=rgb_images())
 def test_content_targets_are_the_content_layers_features(transfer, image):
     expected = tiny_features(image)["content"]
@@ -46,6 +47,7 @@ def test_content_targets_are_the_content_layers_features(transfer, image):
         expect_close(got, want, what=f"content_targets(...)[{index}]", scale=squares(want))
 
 
+@pytest.mark.value_test
 @given(image=rgb_images())
 def test_style_targets_are_normalised_gram_matrices_of_the_style_layers(transfer, image):
     expected = [gram(f) for f in tiny_features(image)["style"]]
@@ -57,6 +59,7 @@ def test_style_targets_are_normalised_gram_matrices_of_the_style_layers(transfer
         expect_close(got, want, what=f"style_targets(...)[{index}]", scale=squares(want))
 
 
+@pytest.mark.value_test
 @given(content=rgb_images(min_side=4, max_side=16), data=st.data(),
        weight=st.floats(0.0, 1.0), tv_weight=st.sampled_from([0.0, 0.5, 3.0]))
 def test_transfer_loss_is_the_handouts_weighted_total(transfer, content, data, weight,

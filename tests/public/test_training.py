@@ -169,6 +169,7 @@ def first_step_feedback(actual: dict, problem, weights) -> str | None:
     return None
 
 
+@pytest.mark.value_test
 @given(problem=step_problems())
 def test_train_step_does_plain_sgd_on_the_mean_cross_entropy(training, problem):
     kwargs = problem.kwargs("sgd")
