@@ -13,13 +13,15 @@ submissions of Assignment 3 put where ``nbgrader collect`` puts them:
 * ``raiser``: the reference answers, but ``content_loss``'s cell raises before its
   ``def`` when it runs.
 
-``grader nbgrader-autograde`` grades all four; nbgrader's own ``autograde`` grades
-``typo`` and ``planted`` in a copy of the course; ``grader grade`` grades the planted
-mistakes as modules.
+``grader nbgrader-autograde`` grades all five; nbgrader's own ``autograde`` grades
+``typo`` and ``planted`` in a copy of the course; the planted mistakes are also graded as
+modules by ``grader grade``, ``grader grade-all`` (sandboxed) and Gradescope's
+``run_autograder`` (built with the assignment's three tasks): five paths, one fraction.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -37,6 +39,7 @@ from tests.course.nbgrader_helpers import (
     make_course,
     nbgrader,
 )
+from tests.course.test_gradescope import run_autograder
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader,
               pytest.mark.skipif(not have_nbgrader(), reason="nbgrader is not installed")]
@@ -130,8 +133,22 @@ def graded(tmp_path_factory):
          "--out", str(report), *[arg for task in TASKS for arg in ("--task", task)]],
         env=env(), capture_output=True, text=True, timeout=1800)
     assert graded_modules.returncode in (0, 1), graded_modules.stdout + graded_modules.stderr
+    tasks = [arg for task in TASKS for arg in ("--task", task)]
+    shutil.copytree(tmp / "planted_modules", tmp / "class" / "planted")
+    class_run = subprocess.run(
+        [str(BIN / "grader"), "grade-all", str(tmp / "class"), "--out", str(tmp / "class_out"),
+         *tasks], env=env(), capture_output=True, text=True, timeout=1800)
+    assert class_run.returncode == 0, class_run.stdout + class_run.stderr
+    zip_path = tmp / "autograder.zip"
+    built = subprocess.run([str(BIN / "grader"), "gradescope", "build", "--out", str(zip_path),
+                            *tasks], env=env(), capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    gradescope = run_autograder(zip_path, tmp / "gradescope", {
+        path.name: path.read_text() for path in (tmp / "planted_modules").glob("*.py")})
     return {"course": course, "own": own, "log": done.stdout + done.stderr,
-            "grade": json.loads((report / "grade.json").read_text())}
+            "grade": json.loads((report / "grade.json").read_text()),
+            "class": list(csv.DictReader((tmp / "class_out" / "class.csv").open())),
+            "gradescope": gradescope}
 
 
 def test_a_notebook_whose_cells_claim_points_gets_exactly_what_the_stub_gets(graded):
@@ -186,4 +203,10 @@ def test_the_planted_mistakes_score_the_same_fraction_on_every_path(graded):
     assert sum(ours[g] for g in checks) / 40.0 == pytest.approx(by_grade, abs=1e-3)
     assert sum(theirs[g] for g in checks) / 40.0 == pytest.approx(by_grade, abs=1e-3)
     assert 0.5 < by_grade < 1.0
+    [planted] = graded["class"]
+    assert float(planted["total"]) / float(planted["max_score"]) == pytest.approx(
+        by_grade, abs=1e-3)
+    gradescope = graded["gradescope"]
+    assert sum(test["max_score"] for test in gradescope["tests"]) == pytest.approx(40.0)
+    assert gradescope["score"] / 40.0 == pytest.approx(by_grade, abs=1e-3)
     assert ours["check_conv_conv_output_shape"] == theirs["check_conv_conv_output_shape"] > 0
