@@ -128,5 +128,8 @@ def test_training_on_tiny_photos_lowers_the_perceptual_loss(fast):
                                       learning_rate=1e-3, weight=0.7, tv_weight=0.1, seed=1)
     losses = np.asarray(result["losses"], np.float64)
     assert losses.shape == (12,) and np.all(np.isfinite(losses))
-    assert losses[-3:].mean() < 0.9 * losses[:2].mean(), (
-        f"training took the loss from {losses[0]:.4g} to {losses[-1]:.4g}, expected it to fall")
+    first, last = losses[:2].mean(), losses[-3:].mean()
+    assert last < 0.9 * first, (
+        f"12 training steps: the loss averaged {first:.4g} over the first 2 steps and "
+        f"{last:.4g} over the last 3, expected the last at least 10% lower "
+        f"(below {0.9 * first:.4g}): is the gradient applied to the transform net's weights?")
