@@ -2,7 +2,7 @@
 """The few commands people actually type, with nothing but Python 3.10+ installed.
 
     python3 dev.py demo     set up, build the release, grade solutions and stubs
-    python3 dev.py test     set up, then run the whole test suite and the linter
+    python3 dev.py test     set up, then the linter, the formatter's check and the test suite
     python3 dev.py setup    only create .venv and install the course into it
     python3 dev.py tox      the suite on TensorFlow 2.15, 2.16 and the newest (tox.ini)
 
@@ -61,6 +61,7 @@ def demo(_: list[str]) -> None:
 
 def test(extra: list[str]) -> None:
     run(BIN / "ruff", "check", ".")
+    run(BIN / "ruff", "format", "--check", ".")
     run(PYTHON, "-m", "pytest", "--impl", "solutions", *extra, env=offline_env())
 
 

@@ -54,21 +54,34 @@ def load() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", type=float, action="append", default=[],
-                        help="training seconds (repeatable; default 60)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        action="append",
+        default=[],
+        help="training seconds (repeatable; default 60)",
+    )
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--anchor", action="store_true",
-                        help="also train the 'convolutional' preset with SGD")
-    parser.add_argument("--no-challenge", action="store_true",
-                        help="skip the reference recipe (anchor only)")
+    parser.add_argument(
+        "--anchor", action="store_true", help="also train the 'convolutional' preset with SGD"
+    )
+    parser.add_argument(
+        "--no-challenge", action="store_true", help="skip the reference recipe (anchor only)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     for field in dataclasses.fields(load_solution("cifar_challenge").Recipe):
         kind = {"bool": lambda text: text.lower() in ("1", "true", "yes")}.get(
-            str(field.type), eval(str(field.type)))  # noqa: S307 - int/float/bool only
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None,
-                            help="override the recipe's value")
+            str(field.type), eval(str(field.type))
+        )  # noqa: S307 - int/float/bool only
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=kind,
+            default=None,
+            help="override the recipe's value",
+        )
     options = parser.parse_args()
     budgets = options.budget or [60.0]
 
@@ -77,39 +90,58 @@ def main() -> None:
     challenge = load_solution("cifar_challenge")
     started = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = load_cifar10(data_dir=options.data_dir)
-    print(f"CIFAR-10 from source {last_source('cifar10')!r}: {len(x_train)} train, "
-          f"{len(x_test)} test images, loaded in {time.perf_counter() - started:.1f} s",
-          flush=True)
+    print(
+        f"CIFAR-10 from source {last_source('cifar10')!r}: {len(x_train)} train, "
+        f"{len(x_test)} test images, loaded in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     for budget in budgets:
         if not options.no_challenge:
             recipe = challenge.recipe_for_budget(budget)
-            changes = {field.name: getattr(options, field.name)
-                       for field in dataclasses.fields(recipe)
-                       if getattr(options, field.name) is not None}
+            changes = {
+                field.name: getattr(options, field.name)
+                for field in dataclasses.fields(recipe)
+                if getattr(options, field.name) is not None
+            }
             recipe = dataclasses.replace(recipe, **changes)
             print(f"[challenge] budget {budget:.0f} s, {recipe}, {load()}", flush=True)
-            result = challenge.train_challenge(x_train, y_train, x_test, y_test, budget,
-                                               recipe=recipe, seed=options.seed)
-            print(f"[challenge] budget {budget:.0f} s: test accuracy "
-                  f"{result['test_accuracy']:.4f}, {result['steps']} steps "
-                  f"({result['epochs']:.2f} epochs), {result['images_per_second']:.0f} "
-                  f"images/s, trained {result['train_seconds']:.1f} s, evaluated "
-                  f"{result['eval_seconds']:.1f} s, {result['parameters']} parameters, "
-                  f"{load()}", flush=True)
+            result = challenge.train_challenge(
+                x_train, y_train, x_test, y_test, budget, recipe=recipe, seed=options.seed
+            )
+            print(
+                f"[challenge] budget {budget:.0f} s: test accuracy "
+                f"{result['test_accuracy']:.4f}, {result['steps']} steps "
+                f"({result['epochs']:.2f} epochs), {result['images_per_second']:.0f} "
+                f"images/s, trained {result['train_seconds']:.1f} s, evaluated "
+                f"{result['eval_seconds']:.1f} s, {result['parameters']} parameters, "
+                f"{load()}",
+                flush=True,
+            )
         if options.anchor:
             training = load_solution("training")
             data = training.load_data("cifar10", data_dir=options.data_dir)
-            print(f"[anchor] 'convolutional' preset, {ANCHOR}, budget {budget:.0f} s, "
-                  f"{load()}", flush=True)
-            history = training.train("convolutional", "cifar10",
-                                     num_batches=upper_bound(budget, ANCHOR["batch_size"]),
-                                     max_seconds=budget, eval_every=10**9, data=data,
-                                     seed=options.seed, **ANCHOR)
+            print(
+                f"[anchor] 'convolutional' preset, {ANCHOR}, budget {budget:.0f} s, {load()}",
+                flush=True,
+            )
+            history = training.train(
+                "convolutional",
+                "cifar10",
+                num_batches=upper_bound(budget, ANCHOR["batch_size"]),
+                max_seconds=budget,
+                eval_every=10**9,
+                data=data,
+                seed=options.seed,
+                **ANCHOR,
+            )
             images = history["num_batches"] * ANCHOR["batch_size"]
-            print(f"[anchor] budget {budget:.0f} s: test accuracy "
-                  f"{history['test_accuracy']:.4f}, {history['num_batches']} steps "
-                  f"({images / len(x_train):.2f} epochs), "
-                  f"{images / history['wall_time']:.0f} images/s, {load()}", flush=True)
+            print(
+                f"[anchor] budget {budget:.0f} s: test accuracy "
+                f"{history['test_accuracy']:.4f}, {history['num_batches']} steps "
+                f"({images / len(x_train):.2f} epochs), "
+                f"{images / history['wall_time']:.0f} images/s, {load()}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,9 @@ def run(command: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--task", action="append", default=[])
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
@@ -61,33 +62,57 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
         scratch = Path(scratch)
         submission = scratch / "submission"
-        shutil.copytree(ROOT / "solutions", submission,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "solutions", submission, ignore=shutil.ignore_patterns("__pycache__")
+        )
         grade = [python, "-m", "practicum.grader.cli", "grade", str(submission)]
         print(f"tasks: {', '.join(args.task) or 'all'}; load average before: {load()}")
-        sandboxed, peak = run([*grade, "--out", str(scratch / "a"), "--sandbox", args.sandbox,
-                               *tasks])
+        sandboxed, peak = run(
+            [*grade, "--out", str(scratch / "a"), "--sandbox", args.sandbox, *tasks]
+        )
         mode = (scratch / "a" / "grade.json").read_text().split('"sandbox": "')[1].split('"')[0]
-        print(f"one submission, sandbox {mode}: {sandboxed:.1f} s wall, peak RSS "
-              f"{peak:.0f} MB (load {load()})")
-        in_process, peak_off = run([*grade, "--out", str(scratch / "b"), "--sandbox", "off",
-                                    *tasks])
-        print(f"one submission, in-process: {in_process:.1f} s wall, peak RSS "
-              f"{peak_off:.0f} MB (load {load()})")
-        print(f"sandbox overhead: x{sandboxed / in_process:.2f} "
-              f"(+{sandboxed - in_process:.1f} s)")
+        print(
+            f"one submission, sandbox {mode}: {sandboxed:.1f} s wall, peak RSS "
+            f"{peak:.0f} MB (load {load()})"
+        )
+        in_process, peak_off = run(
+            [*grade, "--out", str(scratch / "b"), "--sandbox", "off", *tasks]
+        )
+        print(
+            f"one submission, in-process: {in_process:.1f} s wall, peak RSS "
+            f"{peak_off:.0f} MB (load {load()})"
+        )
+        print(f"sandbox overhead: x{sandboxed / in_process:.2f} (+{sandboxed - in_process:.1f} s)")
         if args.skip_class:
             return
         submissions = scratch / "class"
         for index in range(args.students):
             source = ROOT / ("solutions" if index % 2 == 0 else "exercises")
-            shutil.copytree(source, submissions / f"student{index:02d}",
-                            ignore=shutil.ignore_patterns("__pycache__"))
-        seconds, _ = run([python, "-m", "practicum.grader.cli", "grade-all", str(submissions),
-                          "--out", str(scratch / "class-out"), "-j", str(args.jobs),
-                          "--sandbox", args.sandbox, *tasks])
-        print(f"grade-all, {args.students} submissions, -j {args.jobs}: {seconds:.0f} s, "
-              f"{args.students / seconds * 60:.1f} submissions/minute (load {load()})")
+            shutil.copytree(
+                source,
+                submissions / f"student{index:02d}",
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
+        seconds, _ = run(
+            [
+                python,
+                "-m",
+                "practicum.grader.cli",
+                "grade-all",
+                str(submissions),
+                "--out",
+                str(scratch / "class-out"),
+                "-j",
+                str(args.jobs),
+                "--sandbox",
+                args.sandbox,
+                *tasks,
+            ]
+        )
+        print(
+            f"grade-all, {args.students} submissions, -j {args.jobs}: {seconds:.0f} s, "
+            f"{args.students / seconds * 60:.1f} submissions/minute (load {load()})"
+        )
 
 
 if __name__ == "__main__":

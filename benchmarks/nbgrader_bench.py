@@ -86,17 +86,41 @@ def main() -> None:
         home.mkdir()
         nbgrader("generate_assignment", assignment, "--force", cwd=course, exchange=exchange)
         nbgrader("release_assignment", assignment, cwd=course, exchange=exchange)
-        nbgrader("fetch_assignment", assignment, f"--course={COURSE_ID}", cwd=home,
-                 exchange=exchange)
-        fill_in(home / assignment / f"{assignment}.ipynb",
-                course / "source" / assignment / f"{assignment}.ipynb")
-        nbgrader("submit", assignment, f"--course={COURSE_ID}", "--student=alice", cwd=home,
-                 exchange=exchange)
+        nbgrader(
+            "fetch_assignment", assignment, f"--course={COURSE_ID}", cwd=home, exchange=exchange
+        )
+        fill_in(
+            home / assignment / f"{assignment}.ipynb",
+            course / "source" / assignment / f"{assignment}.ipynb",
+        )
+        nbgrader(
+            "submit",
+            assignment,
+            f"--course={COURSE_ID}",
+            "--student=alice",
+            cwd=home,
+            exchange=exchange,
+        )
         nbgrader("collect", assignment, cwd=course, exchange=exchange)
-        ours_command = [str(BIN / "grader"), "nbgrader-autograde", str(course), assignment,
-                        "--student", "alice", "--sandbox", args.sandbox]
-        theirs_command = [str(BIN / "nbgrader"), "autograde", assignment, "--student",
-                          "alice", "--force", f"--Exchange.root={exchange}"]
+        ours_command = [
+            str(BIN / "grader"),
+            "nbgrader-autograde",
+            str(course),
+            assignment,
+            "--student",
+            "alice",
+            "--sandbox",
+            args.sandbox,
+        ]
+        theirs_command = [
+            str(BIN / "nbgrader"),
+            "autograde",
+            assignment,
+            "--student",
+            "alice",
+            "--force",
+            f"--Exchange.root={exchange}",
+        ]
         times: dict[str, list[float]] = {"nbgrader": [], "sandboxed": []}
         results: dict[str, dict] = {}
         seen: list[dict] = []
@@ -108,16 +132,18 @@ def main() -> None:
                 results[label] = scores(course, assignment)
                 seen.append(results[label])
                 if label == "nbgrader":
-                    show_errors(course / "autograded" / "alice" / assignment /
-                                f"{assignment}.ipynb")
-                print(f"round {round_ + 1} {label:<10} {seconds:7.1f} s   "
-                      f"load {before} -> {load()}", flush=True)
+                    show_errors(
+                        course / "autograded" / "alice" / assignment / f"{assignment}.ipynb"
+                    )
+                print(
+                    f"round {round_ + 1} {label:<10} {seconds:7.1f} s   load {before} -> {load()}",
+                    flush=True,
+                )
         if any(result != seen[0] for result in seen):
             sys.exit("the scores differ between runs:\n" + "\n".join(map(str, seen)))
         total = sum(score or 0 for score in results["nbgrader"].values())
         theirs, ours = (statistics.median(times[label]) for label in ("nbgrader", "sandboxed"))
-        print(f"\n{assignment}, one submission ({total:g} points autograded, the same both "
-              f"ways)")
+        print(f"\n{assignment}, one submission ({total:g} points autograded, the same both ways)")
         print(f"nbgrader autograde (kernel, unsandboxed): median {theirs:.1f} s")
         print(f"grader nbgrader-autograde ({args.sandbox}):   median {ours:.1f} s")
         print(f"ratio sandboxed / nbgrader: x{ours / theirs:.2f}")

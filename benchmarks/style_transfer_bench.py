@@ -35,7 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from practicum.grader.proxy import InProcessBackend
+from practicum.grader.running.proxy import InProcessBackend
 from practicum.loss_networks import LAYERS, FeatureExtractor, caffe_preprocess, squeezenet, vgg19
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +58,7 @@ def median_seconds(function, repeat: int, warmup: int = 2) -> float:
 def tutorial_step(content: np.ndarray, style: np.ndarray):
     """The TensorFlow tutorial's ``train_step`` (VGG19 with random weights), as a closure."""
     content_layers = ["block5_conv2"]
-    style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
-                    "block5_conv1"]
+    style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
     vgg = keras.applications.VGG19(include_top=False, weights=None)
     vgg.trainable = False
     outputs = [vgg.get_layer(name).output for name in style_layers + content_layers]
@@ -74,8 +73,8 @@ def tutorial_step(content: np.ndarray, style: np.ndarray):
         inputs = inputs * 255.0
         processed = keras.applications.vgg19.preprocess_input(inputs)
         outs = model(processed)
-        style_outputs = [gram_matrix(o) for o in outs[:len(style_layers)]]
-        return style_outputs, outs[len(style_layers):]
+        style_outputs = [gram_matrix(o) for o in outs[: len(style_layers)]]
+        return style_outputs, outs[len(style_layers) :]
 
     style_targets, _ = extract(tf.constant(style[None]))
     _, content_targets = extract(tf.constant(content[None]))
@@ -87,11 +86,13 @@ def tutorial_step(content: np.ndarray, style: np.ndarray):
     def train_step():
         with tf.GradientTape() as tape:
             style_outputs, content_outputs = extract(image)
-            style_loss = tf.add_n([tf.reduce_mean((o - t) ** 2)
-                                   for o, t in zip(style_outputs, style_targets)])
+            style_loss = tf.add_n(
+                [tf.reduce_mean((o - t) ** 2) for o, t in zip(style_outputs, style_targets)]
+            )
             style_loss *= style_weight / len(style_layers)
-            content_loss = tf.add_n([tf.reduce_mean((o - t) ** 2)
-                                     for o, t in zip(content_outputs, content_targets)])
+            content_loss = tf.add_n(
+                [tf.reduce_mean((o - t) ** 2) for o, t in zip(content_outputs, content_targets)]
+            )
             content_loss *= content_weight / len(content_layers)
             loss = style_loss + content_loss + tv_weight * tf.image.total_variation(image)
         grad = tape.gradient(loss, image)
@@ -110,8 +111,7 @@ def our_step(style_transfer, extractor, content: np.ndarray, style: np.ndarray):
 
     @tf.function
     def step():
-        return style_transfer.transfer_step(extractor, image, targets_c, targets_s, opt,
-                                            0.2, 1e5)
+        return style_transfer.transfer_step(extractor, image, targets_c, targets_s, opt, 0.2, 1e5)
 
     return step
 
@@ -121,17 +121,28 @@ def vgg19_extractor() -> FeatureExtractor:
     layers = LAYERS["vgg19"]
     outputs = [base.get_layer(n).output for n in (*layers["content"], *layers["style"])]
     model = keras.Model(base.inputs, outputs)
-    return FeatureExtractor("vgg19", layers["content"], layers["style"],
-                            layers["style_weights"], model, caffe_preprocess)
+    return FeatureExtractor(
+        "vgg19",
+        layers["content"],
+        layers["style"],
+        layers["style_weights"],
+        model,
+        caffe_preprocess,
+    )
 
 
 def squeezenet_extractor() -> FeatureExtractor:
     base = squeezenet()
     layers = LAYERS["squeezenet"]
     outputs = [base.get_layer(n).output for n in (*layers["content"], *layers["style"])]
-    return FeatureExtractor("squeezenet", layers["content"], layers["style"],
-                            layers["style_weights"], keras.Model(base.inputs, outputs),
-                            caffe_preprocess)
+    return FeatureExtractor(
+        "squeezenet",
+        layers["content"],
+        layers["style"],
+        layers["style_weights"],
+        keras.Model(base.inputs, outputs),
+        caffe_preprocess,
+    )
 
 
 # --------------------------------------------------------------------------- transform nets
@@ -139,6 +150,7 @@ def squeezenet_extractor() -> FeatureExtractor:
 
 def anchor_transform_net() -> keras.Model:
     """Johnson et al.'s network with zero padding and transposed convolutions."""
+
     def conv(x, filters, kernel, strides=1, relu=True):
         x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same")(x)
         x = keras.layers.GroupNormalization(groups=-1)(x)
@@ -172,8 +184,7 @@ class SubPixelUpsampleConv(keras.layers.Layer):
         self.filters = filters
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(shape=(3, 3, input_shape[-1], self.filters),
-                                      name="kernel")
+        self.kernel = self.add_weight(shape=(3, 3, input_shape[-1], self.filters), name="kernel")
         self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
 
     @staticmethod
@@ -188,8 +199,15 @@ class SubPixelUpsampleConv(keras.layers.Layer):
         rows = []
         for a in (0, 1):
             kernel_a = self._fold(self.kernel, 0, a)
-            phases = [tf.nn.conv2d(padded[:, a:a + height + 1, b:b + width + 1],
-                                   self._fold(kernel_a, 1, b), 1, "VALID") for b in (0, 1)]
+            phases = [
+                tf.nn.conv2d(
+                    padded[:, a : a + height + 1, b : b + width + 1],
+                    self._fold(kernel_a, 1, b),
+                    1,
+                    "VALID",
+                )
+                for b in (0, 1)
+            ]
             rows.append(tf.stack(phases, axis=3))  # (B, H, W, 2, C)
         out = tf.stack(rows, axis=2)  # (B, H, 2, W, 2, C)
         return tf.reshape(out, [tf.shape(x)[0], 2 * height, 2 * width, self.filters]) + self.bias
@@ -233,8 +251,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--impl", type=Path, default=ROOT / "solutions")
-    parser.add_argument("--transform-only", action="store_true",
-                        help="only the transformation-network inference (part 2)")
+    parser.add_argument(
+        "--transform-only",
+        action="store_true",
+        help="only the transformation-network inference (part 2)",
+    )
     options = parser.parse_args()
     backend = InProcessBackend(options.impl)
     style_transfer, fast_style = backend._load("style_transfer"), backend._load("fast_style")
@@ -246,8 +267,10 @@ def main() -> None:
     if not options.transform_only:
         anchor = median_seconds(tutorial_step(content, style), options.repeat)
         rows.append(("tutorial step, VGG19 (anchor)", anchor, 1.0))
-        for label, extractor in [("our step, VGG19", vgg19_extractor()),
-                                 ("our step, SqueezeNet", squeezenet_extractor())]:
+        for label, extractor in [
+            ("our step, VGG19", vgg19_extractor()),
+            ("our step, SqueezeNet", squeezenet_extractor()),
+        ]:
             step = our_step(style_transfer, extractor, content, style)
             seconds = median_seconds(step, options.repeat)
             rows.append((label, seconds, seconds / anchor))
@@ -257,15 +280,20 @@ def main() -> None:
 
     keras.utils.set_random_seed(0)
     ours, theirs = fast_style.transform_net(), anchor_transform_net()
-    variants = {"ours, zero padding": experiments.zero_padded_copy(ours),
-                "ours, sub-pixel upsampling": sub_pixel_twin(fast_style, ours)}
+    variants = {
+        "ours, zero padding": experiments.zero_padded_copy(ours),
+        "ours, sub-pixel upsampling": sub_pixel_twin(fast_style, ours),
+    }
     probe = tf.constant(rng.uniform(0, 1, (1, 32, 40, 3)).astype(np.float32))
     gap = float(tf.reduce_max(tf.abs(variants["ours, sub-pixel upsampling"](probe) - ours(probe))))
     assert gap < 1e-4, f"the sub-pixel twin differs from ours by {gap}"
     for side in (256, 512):
         batch = tf.constant(rng.uniform(0, 1, (1, side, side, 3)).astype(np.float32))
-        nets = {"zero pad + transposed (anchor)": theirs, "reflect + resize (ours)": ours,
-                **variants}
+        nets = {
+            "zero pad + transposed (anchor)": theirs,
+            "reflect + resize (ours)": ours,
+            **variants,
+        }
         functions = {}
         for label, net in nets.items():
             compiled = tf.function(lambda x, net=net: net(x, training=False))

@@ -22,8 +22,12 @@ AIM_SECONDS = 60.0
 
 def wall_time(args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -38,8 +42,10 @@ def main() -> None:
         ("task tests, dev profile", ["--hypothesis-profile", "dev"]),
         ("task tests, grading profile", ["--hypothesis-profile", "grading"]),
     ]:
-        times = [wall_time(["tests/public", "tests/hidden", "--impl", "solutions",
-                            *selection, *extra]) for _ in range(options.repeat)]
+        times = [
+            wall_time(["tests/public", "tests/hidden", "--impl", "solutions", *selection, *extra])
+            for _ in range(options.repeat)
+        ]
         median = statistics.median(times)
         print(f"{label:<44}{median:>10.1f}{median / AIM_SECONDS:>16.2f}")
     whole = wall_time(["--impl", "solutions"])

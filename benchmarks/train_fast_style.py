@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from practicum.grader.proxy import InProcessBackend
+from practicum.grader.running.proxy import InProcessBackend
 from practicum.loss_networks import WEIGHTS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,10 @@ def load_photos(folder: Path, size: int) -> np.ndarray:
         with Image.open(path) as image:
             image = image.convert("RGB")
             scale = size / min(image.size)
-            image = image.resize((max(size, round(image.width * scale)),
-                                  max(size, round(image.height * scale))), Image.LANCZOS)
+            image = image.resize(
+                (max(size, round(image.width * scale)), max(size, round(image.height * scale))),
+                Image.LANCZOS,
+            )
             left, top = (image.width - size) // 2, (image.height - size) // 2
             photos.append(np.asarray(image.crop((left, top, left + size, top + size))))
     return np.stack(photos)
@@ -57,8 +59,9 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--train-dir", type=Path, default=TRAIN_DIR)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--init", type=Path, default=None,
-                        help="continue from these weights (a .weights.h5 file)")
+    parser.add_argument(
+        "--init", type=Path, default=None, help="continue from these weights (a .weights.h5 file)"
+    )
     options = parser.parse_args()
     fast_style = InProcessBackend(ROOT / "solutions")._load("fast_style")
     out = options.out or WEIGHTS_DIR / f"fast_style_{options.style}.weights.h5"
@@ -73,13 +76,24 @@ def main() -> None:
     if options.tv_weight is not None:
         extra["tv_weight"] = options.tv_weight
     result = fast_style.train_transform_net(
-        options.style, photos, network="squeezenet", steps=options.steps,
-        batch_size=options.batch_size, learning_rate=options.learning_rate, log_every=25,
-        max_seconds=options.minutes * 60, save_to=out, save_every=100, **extra)
+        options.style,
+        photos,
+        network="squeezenet",
+        steps=options.steps,
+        batch_size=options.batch_size,
+        learning_rate=options.learning_rate,
+        log_every=25,
+        max_seconds=options.minutes * 60,
+        save_to=out,
+        save_every=100,
+        **extra,
+    )
     losses = result["losses"]
-    print(f"{len(losses)} steps in {result['seconds']:.0f} s; loss {np.mean(losses[:25]):.4g} "
-          f"(first 25) -> {np.mean(losses[-25:]):.4g} (last 25); traced "
-          f"{result['tracing_count']} time(s); saved {out} ({out.stat().st_size} bytes)")
+    print(
+        f"{len(losses)} steps in {result['seconds']:.0f} s; loss {np.mean(losses[:25]):.4g} "
+        f"(first 25) -> {np.mean(losses[-25:]):.4g} (last 25); traced "
+        f"{result['tracing_count']} time(s); saved {out} ({out.stat().st_size} bytes)"
+    )
 
 
 if __name__ == "__main__":

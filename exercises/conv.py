@@ -18,6 +18,10 @@ A convolution with ``filters`` filters has ``filters`` output channels; a pool k
 channels. Invalid arguments raise ``ValueError`` in the style
 ``"Received: kernel_size=0, expected a positive int or a pair of positive ints"``.
 
+Dtypes: shapes, windows and strides are Python ints, and the shape functions return ints
+(``//`` and ``math.ceil`` give ints; ``/`` alone gives a float). The Keras stack computes
+in float32, Keras's default and the course's dtype: leave the layers' ``dtype`` alone.
+
 You will write three functions:
 
 * ``conv_output_shape``: the shape after a ``Conv2D`` layer;
@@ -58,8 +62,9 @@ def _pair(value, name: str) -> tuple[int, int]:
     """An int ``k`` as ``(k, k)``; a pair ``(a, b)`` of positive ints as it is."""
     # Provided helper: use it, no need to change it.
     if isinstance(value, Sequence) and not isinstance(value, str):
-        if len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
-                                   for v in value):
+        if len(value) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+        ):
             return int(value[0]), int(value[1])
     elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return int(value), int(value)
@@ -71,9 +76,12 @@ def _pair(value, name: str) -> tuple[int, int]:
 def _check_shape(input_shape) -> tuple[int, int, int]:
     """``input_shape`` as a tuple ``(H, W, C)`` of positive ints, or ValueError."""
     # Provided helper: use it, no need to change it.
-    if (isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence)
-            or len(input_shape) != 3 or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in input_shape)):
+    if (
+        isinstance(input_shape, (str, bytes))
+        or not isinstance(input_shape, Sequence)
+        or len(input_shape) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in input_shape)
+    ):
         raise ValueError(
             f"Received: input_shape={input_shape!r}, expected (H, W, C), three positive ints"
         )
@@ -183,11 +191,15 @@ def _normalise_block(index: int, block) -> dict:
         raise ValueError(f"Received: blocks[{index}]={block!r}, expected a dict")
     unknown = sorted(set(block) - set(BLOCK_KEYS))
     if unknown:
-        raise ValueError(f"Received: blocks[{index}] with unknown key(s) {unknown}, "
-                         f"expected keys among {list(BLOCK_KEYS)}")
+        raise ValueError(
+            f"Received: blocks[{index}] with unknown key(s) {unknown}, "
+            f"expected keys among {list(BLOCK_KEYS)}"
+        )
     if "filters" not in block or "kernel_size" not in block:
-        raise ValueError(f"Received: blocks[{index}]={dict(block)}, expected the keys "
-                         f"'filters' and 'kernel_size'")
+        raise ValueError(
+            f"Received: blocks[{index}]={dict(block)}, expected the keys "
+            f"'filters' and 'kernel_size'"
+        )
     full = {"stride": 1, "pool_size": 2, "activation": "relu", **block}
     try:
         full["filters"] = _positive_int(full["filters"], "filters")
@@ -200,8 +212,10 @@ def _normalise_block(index: int, block) -> dict:
     except ValueError as error:
         raise ValueError(f"{error} in blocks[{index}]") from None
     if full["activation"] not in ACTIVATIONS:
-        raise ValueError(f"Received: blocks[{index}] activation={full['activation']!r}, "
-                         f"expected one of {list(ACTIVATIONS)}")
+        raise ValueError(
+            f"Received: blocks[{index}] activation={full['activation']!r}, "
+            f"expected one of {list(ACTIVATIONS)}"
+        )
     return full
 
 

@@ -40,11 +40,20 @@ You will write three functions: ``residual_block``, ``upsample_block`` and
 normalisation, ReLU), ``train_transform_net``, ``stylize``, ``save_transform_net`` and
 ``load_transform_net``, and the shipped network of ``pretrained()``.
 
-Worked example::
+Dtypes: float32 is the course's dtype. The network's input is ``keras.Input((None, None,
+3))`` (float32), and the provided helpers (``transform_net_outputs``, ``stylize``,
+``train_transform_net``...) convert images of any float dtype to float32 first; integer
+photos (uint8, 0-255) are scaled to ``[0, 1]``.
 
-    net = transform_net()
-    net(np.zeros((1, 64, 96, 3))).shape         # (1, 64, 96, 3)
-    out = stylize(pretrained("starry_night"), load_image(embedded("cat_chelsea")))
+Worked example (random weights, then the shipped Starry Night network; a few seconds)::
+
+    >>> transform_net()(np.zeros((1, 64, 96, 3))).shape
+    TensorShape([1, 64, 96, 3])
+    >>> from practicum.images import embedded, load_image
+    >>> photo = load_image(embedded("cat_chelsea"), max_side=128, multiple=4)
+    >>> painted = stylize(pretrained("starry_night"), photo)
+    >>> painted.shape == photo.shape, bool(0.0 <= painted.min() <= painted.max() <= 1.0)
+    (True, True)
 """
 
 from __future__ import annotations
@@ -61,8 +70,10 @@ from practicum.loss_networks import WEIGHTS_DIR, FeatureExtractor, get_extractor
 
 from .style_losses import content_loss, gram_matrix, style_loss, total_loss, total_variation_loss
 
-SHIPPED = {style: WEIGHTS_DIR / f"fast_style_{style}.weights.h5"
-           for style in ("starry_night", "great_wave")}
+SHIPPED = {
+    style: WEIGHTS_DIR / f"fast_style_{style}.weights.h5"
+    for style in ("starry_night", "great_wave")
+}
 DEFAULT_WEIGHT = 0.1
 DEFAULT_TV_WEIGHT = 1e5
 
@@ -86,8 +97,12 @@ class ReflectionPadding2D(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
         grow = 2 * self.padding
-        return (batch, None if height is None else height + grow,
-                None if width is None else width + grow, channels)
+        return (
+            batch,
+            None if height is None else height + grow,
+            None if width is None else width + grow,
+            channels,
+        )
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding}
@@ -98,8 +113,15 @@ def instance_norm(name: str | None = None) -> keras.layers.Layer:
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-3, name=name)
 
 
-def conv_block(x, filters: int, kernel: int, strides: int = 1, name: str = "conv",
-               norm: bool = True, relu: bool = True):
+def conv_block(
+    x,
+    filters: int,
+    kernel: int,
+    strides: int = 1,
+    name: str = "conv",
+    norm: bool = True,
+    relu: bool = True,
+):
     """Reflection padding, a 'valid' convolution, instance norm and ReLU (provided).
 
     Layers are named ``{name}_pad``, ``{name}``, ``{name}_norm``, ``{name}_relu`` so that
@@ -183,6 +205,14 @@ def transform_net(name: str = "transform_net") -> keras.Model:
 # --------------------------------------------------------------------------- provided
 
 
+def _as_float32(values, name: str = "inputs") -> tf.Tensor:
+    """Numbers of any float or integer dtype -> a float32 tensor (no scaling)."""
+    values = tf.convert_to_tensor(values)
+    if values.shape.rank != 4:
+        raise ValueError(f"Received: {name}.shape={tuple(values.shape)}, expected (B, H, W, C)")
+    return tf.cast(values, tf.float32)
+
+
 def _check_images(images, name: str = "images") -> tf.Tensor:
     images = tf.convert_to_tensor(images)
     if not images.dtype.is_floating:  # uint8 photos
@@ -191,8 +221,9 @@ def _check_images(images, name: str = "images") -> tf.Tensor:
     if images.shape.rank == 3:
         images = images[tf.newaxis]
     if images.shape.rank != 4 or images.shape[-1] != 3:
-        raise ValueError(f"Received: {name}.shape={tuple(images.shape)}, expected "
-                         f"(B, H, W, 3) RGB images")
+        raise ValueError(
+            f"Received: {name}.shape={tuple(images.shape)}, expected (B, H, W, 3) RGB images"
+        )
     return images
 
 
@@ -205,29 +236,88 @@ def transform_net_outputs(images, seed: int = 0) -> list[np.ndarray]:
     return [np.asarray(net(batch, training=False)) for batch in batches]
 
 
-def perceptual_loss(extractor, stylized, content_images, style_grams, weight: float,
-                    tv_weight: float) -> tf.Tensor:
+def residual_block_outputs(
+    inputs, zero_convolutions: bool = False, seed: int = 0, norm_offset: float = 0.0
+) -> np.ndarray:
+    """Builds one ``residual_block`` for the channels of ``inputs`` ``(B, H, W, C)`` (seeded
+    random weights, or with ``zero_convolutions`` every convolution's kernel and bias set to
+    zero and every instance norm's offset to ``norm_offset``, so that a right block returns
+    ``inputs + norm_offset``) and runs it in inference mode on ``inputs`` (what the tests
+    call)."""
+    x = _as_float32(inputs, "inputs")
+    keras.utils.set_random_seed(seed)
+    tensor = keras.Input((None, None, int(x.shape[-1])))
+    block = keras.Model(tensor, residual_block(tensor, int(x.shape[-1]), name="res"))
+    if zero_convolutions:
+        for layer in block.layers:
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+                layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+            if isinstance(layer, keras.layers.GroupNormalization) and layer.center:
+                layer.beta.assign(np.full(layer.beta.shape, norm_offset, np.float32))
+    return np.asarray(block(x, training=False))
+
+
+def transform_net_gradients(images, seed: int = 0) -> dict:
+    """Builds one ``transform_net()`` (seeded random weights) and differentiates the mean
+    square of its output on ``images`` (what the tests call).
+
+    Returns:
+        ``{"input": the gradient with respect to the images (None if there is none),
+        "without_gradient": [paths of the trainable weights whose gradient is None]}``.
+    """
+    x = tf.Variable(_check_images(images))
+    keras.utils.set_random_seed(seed)
+    net = transform_net()
+    weights = list(net.trainable_variables)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(net(x, training=False)))
+    gradients = tape.gradient(loss, [x, *weights])
+    return {
+        "input": None if gradients[0] is None else np.asarray(gradients[0]),
+        "without_gradient": [
+            getattr(w, "path", w.name) for w, g in zip(weights, gradients[1:]) if g is None
+        ],
+    }
+
+
+def perceptual_loss(
+    extractor, stylized, content_images, style_grams, weight: float, tv_weight: float
+) -> tf.Tensor:
     """Johnson et al.'s loss for a batch, per image: the handout's weighted total of the
     content loss (stylised vs. photo features) and the style loss (against the style
     image's Gram matrices, broadcast over the batch), plus total variation."""
     extractor = get_extractor(extractor)
     generated = extractor(stylized)
     original = extractor(content_images)
-    content = tf.add_n([content_loss(g, tf.stop_gradient(t)) for g, t
-                        in zip(generated["content"], original["content"])])
+    content = tf.add_n(
+        [
+            content_loss(g, tf.stop_gradient(t))
+            for g, t in zip(generated["content"], original["content"])
+        ]
+    )
     style = style_loss(generated["style"], style_grams, extractor.style_weights)
     batch = tf.cast(tf.shape(stylized)[0], tf.float32)
     loss = total_loss(content, style, weight)
     return (loss + tv_weight * total_variation_loss(stylized)) / batch
 
 
-def train_transform_net(style_image, content_images, network: str | FeatureExtractor =
-                        "squeezenet", steps: int = 1000, batch_size: int = 4,
-                        weight: float = DEFAULT_WEIGHT, tv_weight: float = DEFAULT_TV_WEIGHT,
-                        learning_rate: float = 1e-3, net: keras.Model | None = None,
-                        seed: int = 0, log_every: int = 0, style_max_side: int = 256,
-                        max_seconds: float | None = None, save_to: str | Path | None = None,
-                        save_every: int = 0) -> dict:
+def train_transform_net(
+    style_image,
+    content_images,
+    network: str | FeatureExtractor = "squeezenet",
+    steps: int = 1000,
+    batch_size: int = 4,
+    weight: float = DEFAULT_WEIGHT,
+    tv_weight: float = DEFAULT_TV_WEIGHT,
+    learning_rate: float = 1e-3,
+    net: keras.Model | None = None,
+    seed: int = 0,
+    log_every: int = 0,
+    style_max_side: int = 256,
+    max_seconds: float | None = None,
+    save_to: str | Path | None = None,
+    save_every: int = 0,
+) -> dict:
     """Trains a transformation network for one style (provided).
 
     Each step draws ``batch_size`` photos (seeded), stylises them with the network and
@@ -261,11 +351,11 @@ def train_transform_net(style_image, content_images, network: str | FeatureExtra
     grams = [tf.constant(gram_matrix(f)) for f in extractor(style)["style"]]
     photos = np.asarray(content_images)
     if photos.ndim != 4 or photos.shape[-1] != 3:
-        raise ValueError(f"Received: content_images.shape={photos.shape}, expected "
-                         f"(N, H, W, 3)")
+        raise ValueError(f"Received: content_images.shape={photos.shape}, expected (N, H, W, 3)")
     if photos.shape[1] % 4 or photos.shape[2] % 4:
-        raise ValueError(f"Received: content_images.shape={photos.shape}, expected H and W "
-                         f"divisible by 4")
+        raise ValueError(
+            f"Received: content_images.shape={photos.shape}, expected H and W divisible by 4"
+        )
     keras.utils.set_random_seed(seed)
     net = net if net is not None else transform_net()
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
@@ -275,8 +365,9 @@ def train_transform_net(style_image, content_images, network: str | FeatureExtra
     @tf.function(input_signature=[tf.TensorSpec(batch_shape, tf.float32)])
     def train_step(batch):
         with tf.GradientTape() as tape:
-            loss = perceptual_loss(extractor, net(batch, training=True), batch, grams,
-                                   weight, tv_weight)
+            loss = perceptual_loss(
+                extractor, net(batch, training=True), batch, grams, weight, tv_weight
+            )
         gradients = tape.gradient(loss, net.trainable_variables)
         optimizer.apply_gradients(zip(gradients, net.trainable_variables))
         return loss
@@ -292,17 +383,22 @@ def train_transform_net(style_image, content_images, network: str | FeatureExtra
             batch = batch[:, :, ::-1]  # mirror half of the batches
         losses.append(float(train_step(tf.constant(np.ascontiguousarray(batch)))))
         if log_every and (index % log_every == 0 or index == steps - 1):
-            print(f"step {index:6d}  loss {losses[-1]:.6g}  "
-                  f"{time.perf_counter() - begin:7.1f} s", flush=True)
+            print(
+                f"step {index:6d}  loss {losses[-1]:.6g}  {time.perf_counter() - begin:7.1f} s",
+                flush=True,
+            )
         if save_to is not None and save_every and (index + 1) % save_every == 0:
             save_transform_net(net, save_to)
         if max_seconds is not None and time.perf_counter() - begin > max_seconds:
             break
     if save_to is not None:
         save_transform_net(net, save_to)
-    return {"net": net, "losses": losses,
-            "tracing_count": int(train_step.experimental_get_tracing_count()),
-            "seconds": time.perf_counter() - begin}
+    return {
+        "net": net,
+        "losses": losses,
+        "tracing_count": int(train_step.experimental_get_tracing_count()),
+        "seconds": time.perf_counter() - begin,
+    }
 
 
 def stylize(net: keras.Model, image) -> np.ndarray:

@@ -19,6 +19,11 @@ argmax of a row, the first (lowest) class on ties, as ``np.argmax`` does; the
 *confidence* is the probability of the predicted class, the row's maximum. Images are
 channels-last; ``layer_activations`` takes one image *without* a batch axis.
 
+Dtypes: ``most_confidently_wrong`` is numpy: ``probs`` may have any float dtype (float32
+from ``model.predict``, float64), and the provided check converts it to float64.
+``layer_activations`` is Keras: the provided line converts the image to float32, the
+course's dtype and the models' weights' dtype, so every activation is float32.
+
 Worked example::
 
     probs = [[0.9, 0.1],    y_true = [1,    prediction 0, wrong, confidence 0.9
@@ -50,9 +55,11 @@ def _check_probs_and_labels(probs, y_true) -> tuple[np.ndarray, np.ndarray]:
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1 or len(labels) != len(probs):
-        raise ValueError(f"Received: y_true.shape={np.shape(y_true)} and "
-                         f"probs.shape={probs.shape}, expected labels (N,) or (N, 1) with "
-                         f"N = {len(probs)}")
+        raise ValueError(
+            f"Received: y_true.shape={np.shape(y_true)} and "
+            f"probs.shape={probs.shape}, expected labels (N,) or (N, 1) with "
+            f"N = {len(probs)}"
+        )
     return probs, labels.astype(np.int64)
 
 
@@ -93,8 +100,9 @@ def most_confidently_wrong(probs, y_true, k: int) -> np.ndarray:
     raise NotImplementedError("inspect_model.most_confidently_wrong: replace this line with your code")
 
 
-def plot_confidently_wrong(images, probs, y_true, indices, class_names: Sequence[str],
-                           path: str, columns: int = 4) -> str:
+def plot_confidently_wrong(
+    images, probs, y_true, indices, class_names: Sequence[str], path: str, columns: int = 4
+) -> str:
     """Saves a grid of images, each above a bar chart of its class probabilities (provided).
 
     The title of each image names the predicted class, its probability, and the true
@@ -121,11 +129,15 @@ def plot_confidently_wrong(images, probs, y_true, indices, class_names: Sequence
     images = np.asarray(images)
     indices = [int(i) for i in np.asarray(indices).reshape(-1)]
     if len(class_names) != probs.shape[1]:
-        raise ValueError(f"Received: {len(class_names)} class names, expected "
-                         f"{probs.shape[1]} (one per column of probs)")
+        raise ValueError(
+            f"Received: {len(class_names)} class names, expected "
+            f"{probs.shape[1]} (one per column of probs)"
+        )
     if len(images) != len(probs):
-        raise ValueError(f"Received: {len(images)} images and {len(probs)} rows of probs, "
-                         f"expected one row per image")
+        raise ValueError(
+            f"Received: {len(images)} images and {len(probs)} rows of probs, "
+            f"expected one row per image"
+        )
     if not indices:
         raise ValueError("Received: no indices, expected at least one example to show")
     columns = max(1, min(columns, len(indices)))
@@ -144,8 +156,11 @@ def plot_confidently_wrong(images, probs, y_true, indices, class_names: Sequence
         picture.set_xticks([])
         picture.set_yticks([])
         predicted = int(np.argmax(probs[index]))
-        picture.set_title(f"#{index}: {class_names[predicted]} {probs[index, predicted]:.2f}\n"
-                          f"true: {class_names[labels[index]]}", fontsize=9)
+        picture.set_title(
+            f"#{index}: {class_names[predicted]} {probs[index, predicted]:.2f}\n"
+            f"true: {class_names[labels[index]]}",
+            fontsize=9,
+        )
         bars = figure.add_subplot(grid[2 * row + 1, column])
         colours = ["lightgray"] * probs.shape[1]
         colours[labels[index]] = "tab:green"
@@ -188,9 +203,12 @@ def layer_activations(model: keras.Model, image) -> list[np.ndarray]:
         ValueError: if ``image`` does not have the model's input shape.
 
     Example:
-        >>> activations = layer_activations(model, x_test[0])
-        >>> [a.shape for a in activations]
-        [(28, 28, 16), (14, 14, 16), (14, 14, 16), ..., (10,)]
+        >>> model = example_model("mlp")  # flatten, dense 16, ReLU, dense 10, softmax
+        >>> activations = layer_activations(model, np.full((28, 28, 1), 0.5))
+        >>> [a.shape for a in activations]  # one per layer, without the batch axis
+        [(784,), (16,), (16,), (10,), (10,)]
+        >>> round(float(activations[-1].sum()), 4)  # the last one is the prediction
+        1.0
 
     Hint: about 4 lines; add the batch axis with ``image[None]`` and remove it from each
     output with ``[0]``.
@@ -198,8 +216,10 @@ def layer_activations(model: keras.Model, image) -> list[np.ndarray]:
     image = np.asarray(image, dtype=np.float32)
     expected = tuple(model.inputs[0].shape[1:])
     if image.shape != expected:
-        raise ValueError(f"Received: image.shape={image.shape}, expected {expected} "
-                         f"(the model's input shape without the batch axis)")
+        raise ValueError(
+            f"Received: image.shape={image.shape}, expected {expected} "
+            f"(the model's input shape without the batch axis)"
+        )
     # TODO: implement layer_activations (see the docstring above).
     raise NotImplementedError("inspect_model.layer_activations: replace this line with your code")
 
@@ -220,40 +240,66 @@ def example_model(name: str = "conv", seed: int = 0) -> keras.Model:
     """
     layers = keras.layers
     if name == "mlp":
-        model = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16),
-                                  layers.ReLU(), layers.Dense(10), layers.Softmax()])
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                layers.Flatten(),
+                layers.Dense(16),
+                layers.ReLU(),
+                layers.Dense(10),
+                layers.Softmax(),
+            ]
+        )
     elif name == "conv":
-        model = keras.Sequential([
-            keras.Input((28, 28, 1)), layers.Conv2D(8, 5, padding="same"),
-            layers.MaxPooling2D(2), layers.ReLU(), layers.Conv2D(8, 5, padding="same"),
-            layers.MaxPooling2D(2), layers.ReLU(), layers.Flatten(), layers.Dense(10),
-            layers.Softmax()])
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                layers.Conv2D(8, 5, padding="same"),
+                layers.MaxPooling2D(2),
+                layers.ReLU(),
+                layers.Conv2D(8, 5, padding="same"),
+                layers.MaxPooling2D(2),
+                layers.ReLU(),
+                layers.Flatten(),
+                layers.Dense(10),
+                layers.Softmax(),
+            ]
+        )
     elif name == "conv_bn":
-        model = keras.Sequential([
-            keras.Input((12, 12, 3)), layers.Conv2D(4, 3, padding="same"),
-            layers.BatchNormalization(), layers.ReLU(), layers.Dropout(0.5),
-            layers.GlobalAveragePooling2D(), layers.Dense(3), layers.Softmax()])
+        model = keras.Sequential(
+            [
+                keras.Input((12, 12, 3)),
+                layers.Conv2D(4, 3, padding="same"),
+                layers.BatchNormalization(),
+                layers.ReLU(),
+                layers.Dropout(0.5),
+                layers.GlobalAveragePooling2D(),
+                layers.Dense(3),
+                layers.Softmax(),
+            ]
+        )
     elif name == "functional":
         inputs = keras.Input((10,))
         hidden = layers.Activation("tanh")(layers.Dense(6)(inputs))
         model = keras.Model(inputs, layers.Softmax()(layers.Dense(4)(hidden)))
     else:
-        raise ValueError(f"Received: name={name!r}, expected 'mlp', 'conv', 'conv_bn' or "
-                         f"'functional'")
+        raise ValueError(
+            f"Received: name={name!r}, expected 'mlp', 'conv', 'conv_bn' or 'functional'"
+        )
     model.set_weights(example_weights(name, seed, model))
     return model
 
 
-def example_weights(name: str = "conv", seed: int = 0, model: keras.Model | None = None
-                    ) -> list[np.ndarray]:
+def example_weights(
+    name: str = "conv", seed: int = 0, model: keras.Model | None = None
+) -> list[np.ndarray]:
     """The weights of ``example_model(name, seed)``, as ``model.get_weights()`` lists them
     (provided): drawn from ``N(0, 0.5**2)`` by ``np.random.default_rng(seed)``; for
     ``"conv_bn"`` the batch normalisation's scale and moving variance are made positive."""
     if model is None:
         return example_model(name, seed).get_weights()
     rng = np.random.default_rng(seed)
-    weights = [rng.normal(0.0, 0.5, size=w.shape).astype(np.float32)
-               for w in model.get_weights()]
+    weights = [rng.normal(0.0, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()]
     if name == "conv_bn":  # kernel, bias, gamma, beta, moving mean, moving variance
         weights[2] = np.abs(weights[2]) + 0.5
         weights[5] = np.abs(weights[5]) + 0.2
@@ -272,8 +318,9 @@ def example_predict(name: str, image, seed: int = 0) -> np.ndarray:
     return np.asarray(model(np.asarray(image, dtype=np.float32)[None], training=False))[0]
 
 
-def plot_activation_maps(activations: Sequence, path: str, max_maps: int = 16,
-                         layer_names: Sequence[str] | None = None) -> str:
+def plot_activation_maps(
+    activations: Sequence, path: str, max_maps: int = 16, layer_names: Sequence[str] | None = None
+) -> str:
     """Saves a PNG with one row per layer: its activation maps (provided).
 
     An image-shaped activation ``(H, W, C)`` shows its first ``max_maps`` channels as
@@ -299,13 +346,20 @@ def plot_activation_maps(activations: Sequence, path: str, max_maps: int = 16,
         raise ValueError("Received: no activations, expected one array per layer")
     if max_maps < 1:
         raise ValueError(f"Received: max_maps={max_maps}, expected at least 1")
-    names = list(layer_names) if layer_names is not None else [
-        f"layer {i}" for i in range(len(activations))]
+    names = (
+        list(layer_names)
+        if layer_names is not None
+        else [f"layer {i}" for i in range(len(activations))]
+    )
     if len(names) != len(activations):
         raise ValueError(f"Received: {len(names)} layer names, expected {len(activations)}")
     columns = max(min(a.shape[-1], max_maps) if a.ndim == 3 else 1 for a in activations)
-    figure, axes = plt.subplots(len(activations), columns, squeeze=False,
-                                figsize=(1.1 * columns + 1.5, 1.2 * len(activations) + 0.5))
+    figure, axes = plt.subplots(
+        len(activations),
+        columns,
+        squeeze=False,
+        figsize=(1.1 * columns + 1.5, 1.2 * len(activations) + 0.5),
+    )
     for row, (activation, name) in enumerate(zip(activations, names)):
         for column in range(columns):
             axes[row, column].axis("off")
@@ -315,8 +369,12 @@ def plot_activation_maps(activations: Sequence, path: str, max_maps: int = 16,
             maps = [activation.reshape(1, -1)]
         for column, activation_map in enumerate(maps):
             axis = axes[row, column]
-            axis.imshow(activation_map, cmap="gray", interpolation="nearest",
-                        aspect="equal" if activation.ndim == 3 else "auto")
+            axis.imshow(
+                activation_map,
+                cmap="gray",
+                interpolation="nearest",
+                aspect="equal" if activation.ndim == 3 else "auto",
+            )
         axes[row, 0].set_title(f"{name} {tuple(activation.shape)}", fontsize=8, loc="left")
     figure.tight_layout()
     figure.savefig(path, dpi=80)

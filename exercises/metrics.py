@@ -21,6 +21,12 @@ to float64, and raise ``ValueError`` in the style
 for empty inputs, length mismatches, probabilities that are not ``(N, K)`` and labels
 outside ``[0, K)``.
 
+Dtypes: these statistics are numpy, not TensorFlow. Labels may have any integer dtype
+(``uint8`` as Keras's CIFAR-10 labels, ``int32``, ``int64``) and probabilities any numeric
+dtype (``float32`` as ``model.predict`` returns them, ``float64``, ...); the provided checks
+turn labels into ``int64`` and probabilities into ``float64``, so your code computes in
+float64 whatever it is given.
+
 You will write six functions:
 
 * ``accuracy``: the fraction of examples predicted right;
@@ -67,8 +73,9 @@ def _check_labels(labels, name: str) -> np.ndarray:
             f"Received: {name}.shape={np.shape(labels)}, expected labels of shape (N,) or (N, 1)"
         )
     if array.size == 0:
-        raise ValueError(f"Received: {name}.shape={np.shape(labels)}, expected at least one "
-                         f"example (N >= 1)")
+        raise ValueError(
+            f"Received: {name}.shape={np.shape(labels)}, expected at least one example (N >= 1)"
+        )
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
         raise ValueError(f"Received: {name}.dtype={array.dtype}, expected integer labels")
     if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
@@ -82,8 +89,10 @@ def _check_classes(labels: np.ndarray, num_classes: int, name: str) -> None:
     """Raises ValueError unless every label lies in ``[0, num_classes)``."""
     # Provided helper: use it, no need to change it.
     if labels.max() >= num_classes:
-        raise ValueError(f"Received: {name} with the label {labels.max()}, expected labels in "
-                         f"[0, {num_classes}) for {num_classes} classes")
+        raise ValueError(
+            f"Received: {name} with the label {labels.max()}, expected labels in "
+            f"[0, {num_classes}) for {num_classes} classes"
+        )
 
 
 def _check_num_classes(num_classes) -> int:
@@ -99,11 +108,14 @@ def _check_probs(probs, count: int, name: str = "probs") -> np.ndarray:
     # Provided helper: use it, no need to change it.
     array = np.asarray(probs)
     if array.ndim != 2 or array.shape[1] == 0:
-        raise ValueError(f"Received: {name}.shape={array.shape}, expected probabilities of "
-                         f"shape (N, K)")
+        raise ValueError(
+            f"Received: {name}.shape={array.shape}, expected probabilities of shape (N, K)"
+        )
     if array.shape[0] != count:
-        raise ValueError(f"Received: y_true of {count} examples and {name}.shape={array.shape}, "
-                         f"expected the same number of examples")
+        raise ValueError(
+            f"Received: y_true of {count} examples and {name}.shape={array.shape}, "
+            f"expected the same number of examples"
+        )
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
         raise ValueError(f"Received: {name}.dtype={array.dtype}, expected numbers")
     array = array.astype(np.float64)
@@ -126,14 +138,18 @@ def _check_predictions(y_true, y_pred, num_classes: int | None = None):
     if array.ndim == 2 and array.shape[1] >= 2:
         y_pred = _check_probs(array, len(y_true), "y_pred")
         if num_classes is not None and y_pred.shape[1] != num_classes:
-            raise ValueError(f"Received: y_pred.shape={y_pred.shape}, expected (N, {num_classes})"
-                             f" probabilities for num_classes={num_classes}")
+            raise ValueError(
+                f"Received: y_pred.shape={y_pred.shape}, expected (N, {num_classes})"
+                f" probabilities for num_classes={num_classes}"
+            )
         num_classes = y_pred.shape[1]
     else:
         y_pred = _check_labels(array, "y_pred")
         if len(y_pred) != len(y_true):
-            raise ValueError(f"Received: y_true.shape={np.shape(y_true)} and "
-                             f"y_pred.shape={array.shape}, expected the same number of examples")
+            raise ValueError(
+                f"Received: y_true.shape={np.shape(y_true)} and "
+                f"y_pred.shape={array.shape}, expected the same number of examples"
+            )
         if num_classes is not None:
             _check_classes(y_pred, num_classes, "y_pred")
     if num_classes is not None:
@@ -373,24 +389,32 @@ def plot_confusion_matrix(matrix, class_names, path):
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"Received: matrix.shape={matrix.shape}, expected a (K, K) matrix")
     if len(class_names) != matrix.shape[0]:
-        raise ValueError(f"Received: {len(class_names)} class names, expected "
-                         f"{matrix.shape[0]} (one per row of the matrix)")
+        raise ValueError(
+            f"Received: {len(class_names)} class names, expected "
+            f"{matrix.shape[0]} (one per row of the matrix)"
+        )
     size = max(4.0, 0.6 * len(class_names) + 2)
     figure, axes = plt.subplots(figsize=(size, size))
     try:
         image = axes.imshow(matrix, cmap="Blues")
         figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
         ticks = np.arange(len(class_names))
-        axes.set_xticks(ticks, labels=[str(name) for name in class_names], rotation=45,
-                        ha="right")
+        axes.set_xticks(ticks, labels=[str(name) for name in class_names], rotation=45, ha="right")
         axes.set_yticks(ticks, labels=[str(name) for name in class_names])
         axes.set_xlabel("predicted class")
         axes.set_ylabel("true class")
         axes.set_title("Confusion matrix")
         threshold = matrix.max() / 2 if matrix.size else 0
         for (row, column), value in np.ndenumerate(matrix):
-            axes.text(column, row, f"{value:g}", ha="center", va="center",
-                      color="white" if value > threshold else "black", fontsize=8)
+            axes.text(
+                column,
+                row,
+                f"{value:g}",
+                ha="center",
+                va="center",
+                color="white" if value > threshold else "black",
+                fontsize=8,
+            )
         figure.tight_layout()
         figure.savefig(path, format="png", dpi=100)
     finally:
@@ -429,10 +453,17 @@ def plot_reliability_diagram(y_true, probs, path, n_bins: int = 15):
     width = 1.0 / n_bins
     figure, axes = plt.subplots(figsize=(5, 5))
     try:
-        axes.bar(np.arange(n_bins) * width, rates, width=width, align="edge",
-                 edgecolor="black", label="accuracy")
-        axes.plot([0, 1], [0, 1], linestyle="--", color="gray", zorder=3,
-                  label="perfect calibration")
+        axes.bar(
+            np.arange(n_bins) * width,
+            rates,
+            width=width,
+            align="edge",
+            edgecolor="black",
+            label="accuracy",
+        )
+        axes.plot(
+            [0, 1], [0, 1], linestyle="--", color="gray", zorder=3, label="perfect calibration"
+        )
         axes.set_xlim(0, 1)
         axes.set_ylim(0, 1)
         axes.set_xlabel("confidence")

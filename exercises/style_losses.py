@@ -24,6 +24,11 @@ Conventions: every function accepts numpy arrays or ``tf.Tensor`` objects, retur
 inputs. Inputs of the wrong shape raise ``ValueError`` with a message in the style
 ``"Received: features.shape=(2, 3), expected a 4-D tensor (B, H, W, C)"``.
 
+Dtypes: float32 is the course's dtype. The provided helper ``_as_float_tensor`` turns every
+input (float16, float32 or float64, integers, lists, arrays, tensors) into a float32
+tensor, so your code after its line sees float32 only: ``tf.cast(h * w, tf.float32)`` is
+right. Return float32 tensors; the tests compare with float32 tolerances.
+
 Worked example (one image, 2 x 2 positions, 2 filters)::
 
     F[0, :, :, 0] = [[1, 2],      F[0, :, :, 1] = [[0, 1],
@@ -42,15 +47,16 @@ import tensorflow as tf
 
 
 def _as_float_tensor(x, name: str) -> tf.Tensor:
-    """Converts ``x`` to a float tensor, keeping float64 inputs in float64."""
+    """Converts ``x`` (an array, list, number, tensor or variable of any float or integer
+    dtype) to a float32 tensor, the course's dtype. Differentiable: a float64 variable
+    watched by a ``tf.GradientTape`` still receives its gradient."""
     # Provided helper: use it, no need to change it.
     if isinstance(x, (tf.Tensor, tf.Variable)):
-        return x if x.dtype.is_floating else tf.cast(x, tf.float32)
-    array = np.asarray(x)
-    if array.dtype == np.float64:
-        return tf.constant(array, dtype=tf.float64)
+        if not (x.dtype.is_floating or x.dtype.is_integer):
+            raise ValueError(f"Received: {name} of dtype {x.dtype.name}, expected numbers")
+        return x if x.dtype == tf.float32 else tf.cast(x, tf.float32)
     try:
-        return tf.constant(array, dtype=tf.float32)
+        return tf.constant(np.asarray(x), dtype=tf.float32)
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"Received: {name} of type {type(x).__name__}, expected numbers"
@@ -246,5 +252,7 @@ def total_loss(content, style, weight: float) -> tf.Tensor:
 
     Hint: check the weight, then one line.
     """
+    content = _as_float_tensor(content, "content")
+    style = _as_float_tensor(style, "style")
     # TODO: implement total_loss (see the docstring above).
     raise NotImplementedError("style_losses.total_loss: replace this line with your code")

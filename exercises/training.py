@@ -20,6 +20,11 @@ Fashion-MNIST get a channels axis: ``(N, 28, 28, 1)``); labels are integer class
 shape ``(N,)``; every model ends with a softmax, so it outputs *probabilities*
 ``(B, num_classes)``, and the loss is the mean sparse categorical cross-entropy.
 
+Dtypes: float32 is the course's dtype. ``load_data`` and ``run_steps`` hand ``train_step``
+float32 images and int64 labels, and the models' weights are Keras's float32, so the
+probabilities and the loss are float32 tensors (no casts needed). ``batch_indices`` is
+numpy and returns int64 indices.
+
 Worked example (``batch_indices``, 5 examples, batches of 2, 4 batches)::
 
     epoch 1: a permutation of 0..4, e.g. [3, 0, 4, 1, 2]
@@ -83,8 +88,9 @@ def load_data(dataset: str = "mnist", source: str = "auto", data_dir=None):
     return (images(x_train), labels(y_train)), (images(x_test), labels(y_test))
 
 
-def batch_indices(num_examples: int, batch_size: int, num_batches: int,
-                  seed: int = 0) -> np.ndarray:
+def batch_indices(
+    num_examples: int, batch_size: int, num_batches: int, seed: int = 0
+) -> np.ndarray:
     """Chooses the examples of every batch: shuffled epochs, cut into equal batches.
 
     An *epoch* is one pass over the data in a random order: a permutation of
@@ -120,16 +126,19 @@ def batch_indices(num_examples: int, batch_size: int, num_batches: int,
     if num_examples < 1:
         raise ValueError(f"Received: num_examples={num_examples}, expected at least 1")
     if not 1 <= batch_size <= num_examples:
-        raise ValueError(f"Received: batch_size={batch_size}, expected an integer in "
-                         f"[1, num_examples={num_examples}]")
+        raise ValueError(
+            f"Received: batch_size={batch_size}, expected an integer in "
+            f"[1, num_examples={num_examples}]"
+        )
     if num_batches < 0:
         raise ValueError(f"Received: num_batches={num_batches}, expected 0 or more")
     # TODO: implement batch_indices (see the docstring above).
     raise NotImplementedError("training.batch_indices: replace this line with your code")
 
 
-def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, num_batches: int,
-                 seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def make_batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, num_batches: int, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yields ``num_batches`` pairs ``(x[index], y[index])`` chosen by ``batch_indices``.
 
     Provided. Each ``x`` batch has shape ``(batch_size, *x.shape[1:])`` and each ``y`` batch
@@ -146,8 +155,9 @@ def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, num_batches: int
 # --------------------------------------------------------------------------- the step
 
 
-def train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, x_batch,
-               y_batch) -> tf.Tensor:
+def train_step(
+    model: keras.Model, optimizer: keras.optimizers.Optimizer, x_batch, y_batch
+) -> tf.Tensor:
     """One step of gradient descent on one batch; returns the batch's loss.
 
     The loss is the mean over the batch of the sparse categorical cross-entropy between
@@ -171,9 +181,17 @@ def train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, x_batc
         The loss, a scalar ``tf.Tensor``.
 
     Example:
-        >>> loss = train_step(model, keras.optimizers.SGD(0.1), x[:32], y[:32])
-        >>> float(loss)  # about log(10) = 2.3 for a fresh 10-class model
-        2.31...
+        >>> model = small_model((4,), num_classes=3)  # a tiny model with fixed weights
+        >>> x = np.array([[0.5, -1.0, 0.25, 2.0], [1.0, 0.0, -0.5, 0.5]], np.float32)
+        >>> y = np.array([0, 2])
+        >>> probs = np.asarray(model(x))  # (2, 3) probabilities before any step
+        >>> round(float(-np.mean(np.log(probs[[0, 1], y]))), 3)  # their mean cross-entropy
+        2.118
+        >>> sgd = keras.optimizers.SGD(learning_rate=0.1)
+        >>> round(float(train_step(model, sgd, x, y)), 3)  # the loss BEFORE the update
+        2.118
+        >>> float(train_step(model, sgd, x, y)) < 2.118  # the step lowered it
+        True
 
     Hint: about 6 lines: ``keras.losses.sparse_categorical_crossentropy`` gives one loss
     per example; ``optimizer.apply_gradients(zip(gradients, variables))``.
@@ -205,25 +223,29 @@ def make_optimizer(name: str = "sgd", learning_rate: float = 0.01) -> keras.opti
     raise ValueError(f"Received: optimizer={name!r}, expected one of {list(OPTIMIZERS)}")
 
 
-def small_model(input_shape: Sequence[int], num_classes: int = 10, hidden: int = 8,
-                seed: int = 0) -> keras.Sequential:
+def small_model(
+    input_shape: Sequence[int], num_classes: int = 10, hidden: int = 8, seed: int = 0
+) -> keras.Sequential:
     """A small fully connected network with fixed random weights (for tests and demos):
     flatten, dense ``hidden``, ReLU, dense ``num_classes``, softmax. The weights are
     drawn from ``np.random.default_rng(seed)``, so two calls give the same model."""
-    model = keras.Sequential([
-        keras.Input(shape=tuple(int(d) for d in input_shape)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(hidden),
-        keras.layers.ReLU(),
-        keras.layers.Dense(num_classes),
-        keras.layers.Softmax(),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=tuple(int(d) for d in input_shape)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hidden),
+            keras.layers.ReLU(),
+            keras.layers.Dense(num_classes),
+            keras.layers.Softmax(),
+        ]
+    )
     model.set_weights(small_model_weights(input_shape, num_classes, hidden, seed))
     return model
 
 
-def small_model_weights(input_shape: Sequence[int], num_classes: int = 10, hidden: int = 8,
-                        seed: int = 0) -> list[np.ndarray]:
+def small_model_weights(
+    input_shape: Sequence[int], num_classes: int = 10, hidden: int = 8, seed: int = 0
+) -> list[np.ndarray]:
     """The initial weights of :func:`small_model`: ``[W1 (F, hidden), b1 (hidden,),
     W2 (hidden, num_classes), b2 (num_classes,)]``, float32, ``F`` the flattened input
     size, drawn from ``N(0, 0.5**2)`` by ``np.random.default_rng(seed)``."""
@@ -233,8 +255,15 @@ def small_model_weights(input_shape: Sequence[int], num_classes: int = 10, hidde
     return [rng.normal(0.0, 0.5, size=shape).astype(np.float32) for shape in shapes]
 
 
-def run_steps(x_batches, y_batches, num_classes: int = 10, learning_rate: float = 0.1,
-              optimizer: str = "sgd", seed: int = 0, hidden: int = 8) -> dict:
+def run_steps(
+    x_batches,
+    y_batches,
+    num_classes: int = 10,
+    learning_rate: float = 0.1,
+    optimizer: str = "sgd",
+    seed: int = 0,
+    hidden: int = 8,
+) -> dict:
     """Runs ``train_step`` on a fixed small model over given batches (provided).
 
     The tests grade ``train_step`` through this function: the same batches and seed must
@@ -275,16 +304,29 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int =
     """Accuracy of ``model`` (probabilities or logits) on ``x``, ``y``, in batches."""
     correct = 0
     for begin in range(0, len(x), batch_size):
-        scores = np.asarray(model(x[begin:begin + batch_size], training=False))
-        correct += int(np.sum(np.argmax(scores, axis=1) == y[begin:begin + batch_size]))
+        scores = np.asarray(model(x[begin : begin + batch_size], training=False))
+        correct += int(np.sum(np.argmax(scores, axis=1) == y[begin : begin + batch_size]))
     return correct / max(1, len(x))
 
 
-def train(model_or_preset="convolutional", dataset: str = "mnist",
-          learning_rate: float = 0.01, batch_size: int = 32, num_batches: int = 1000,
-          optimizer: str = "sgd", seed: int = 0, *, max_seconds: float | None = None,
-          eval_every: int | None = None, eval_size: int = 1000, source: str = "auto",
-          data_dir=None, data=None, compile_step: bool = True, verbose: bool = False) -> dict:
+def train(
+    model_or_preset="convolutional",
+    dataset: str = "mnist",
+    learning_rate: float = 0.01,
+    batch_size: int = 32,
+    num_batches: int = 1000,
+    optimizer: str = "sgd",
+    seed: int = 0,
+    *,
+    max_seconds: float | None = None,
+    eval_every: int | None = None,
+    eval_size: int = 1000,
+    source: str = "auto",
+    data_dir=None,
+    data=None,
+    compile_step: bool = True,
+    verbose: bool = False,
+) -> dict:
     """Trains a model with the handouts' knobs and returns its history (provided).
 
     Args:
@@ -323,19 +365,30 @@ def train(model_or_preset="convolutional", dataset: str = "mnist",
         step = tf.function(train_step)
     eval_every = eval_every or max(1, num_batches // 20)
     probe = slice(0, min(eval_size, len(x_test)))
-    history = {"loss": [], "eval_batches": [], "eval_accuracy": [], "dataset": dataset,
-               "learning_rate": learning_rate, "batch_size": batch_size,
-               "optimizer": optimizer, "seed": seed}
+    history = {
+        "loss": [],
+        "eval_batches": [],
+        "eval_accuracy": [],
+        "dataset": dataset,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "optimizer": optimizer,
+        "seed": seed,
+    }
     start = time.perf_counter()
     for index, (x_batch, y_batch) in enumerate(
-            make_batches(x_train, y_train, batch_size, num_batches, seed), start=1):
+        make_batches(x_train, y_train, batch_size, num_batches, seed), start=1
+    ):
         try:
             loss = step(model, opt, tf.constant(x_batch), tf.constant(y_batch))
         except (TypeError, NotImplementedError, AttributeError, ValueError):
             if step is train_step or index > 1:
                 raise
-            warnings.warn("train_step could not run inside tf.function; running it eagerly "
-                          "(slower). Use TensorFlow operations only.", stacklevel=2)
+            warnings.warn(
+                "train_step could not run inside tf.function; running it eagerly "
+                "(slower). Use TensorFlow operations only.",
+                stacklevel=2,
+            )
             step = train_step
             loss = step(model, opt, tf.constant(x_batch), tf.constant(y_batch))
         history["loss"].append(float(np.asarray(loss)))
@@ -344,8 +397,11 @@ def train(model_or_preset="convolutional", dataset: str = "mnist",
             history["eval_batches"].append(index)
             history["eval_accuracy"].append(accuracy)
             if verbose:
-                print(f"batch {index}: loss {np.mean(history['loss'][-eval_every:]):.4f}, "
-                      f"accuracy {accuracy:.4f}", flush=True)
+                print(
+                    f"batch {index}: loss {np.mean(history['loss'][-eval_every:]):.4f}, "
+                    f"accuracy {accuracy:.4f}",
+                    flush=True,
+                )
         if max_seconds is not None and time.perf_counter() - start >= max_seconds:
             break
     history["wall_time"] = time.perf_counter() - start
@@ -380,25 +436,35 @@ def plot_history(history: dict, path: str, title: str | None = None) -> str:
     window = max(1, losses.size // 25)
     if window > 1:
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        left.plot(batches[window - 1:], smooth, color="tab:blue", label=f"mean of {window}")
+        left.plot(batches[window - 1 :], smooth, color="tab:blue", label=f"mean of {window}")
     left.set_xlabel("batch")
     left.set_ylabel("training loss")
     left.legend()
     left.grid(alpha=0.3)
     if history.get("eval_batches"):
-        right.plot(history["eval_batches"], history["eval_accuracy"], marker="o",
-                   color="tab:orange")
+        right.plot(
+            history["eval_batches"], history["eval_accuracy"], marker="o", color="tab:orange"
+        )
     if "test_accuracy" in history:
-        right.axhline(history["test_accuracy"], color="gray", linestyle="--",
-                      label=f"final test accuracy {history['test_accuracy']:.3f}")
+        right.axhline(
+            history["test_accuracy"],
+            color="gray",
+            linestyle="--",
+            label=f"final test accuracy {history['test_accuracy']:.3f}",
+        )
         right.legend()
     right.set_xlabel("batch")
     right.set_ylabel("test accuracy")
     right.set_ylim(0, 1)
     right.grid(alpha=0.3)
-    figure.suptitle(title or (f"{history.get('dataset', '')}: {history.get('optimizer', '')}, "
-                              f"learning rate {history.get('learning_rate', '')}, "
-                              f"batch size {history.get('batch_size', '')}"))
+    figure.suptitle(
+        title
+        or (
+            f"{history.get('dataset', '')}: {history.get('optimizer', '')}, "
+            f"learning rate {history.get('learning_rate', '')}, "
+            f"batch size {history.get('batch_size', '')}"
+        )
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

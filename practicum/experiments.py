@@ -2,8 +2,9 @@
 
 Each takes trained transformation networks (``keras.Model`` s from ``fast_style``: images
 ``(B, H, W, 3)`` in ``[0, 1]`` -> the same shape) and a photo ``(H, W, 3)`` with ``H`` and
-``W`` divisible by 4, returns a dict of plain numbers and, with ``save_to``, saves a figure
-(a PNG strip of the images compared)::
+``W`` divisible by 4, returns a dict of plain numbers and, with ``save_to``, saves a
+figure (a PNG with one titled panel per image compared, ``practicum.images.save_panels``)
+and lists the panels' titles under ``"panels"``::
 
     net = fast_style.pretrained("starry_night")
     repeated_application(net, photo, passes=4, save_to="build/style/repeated.png")
@@ -26,6 +27,13 @@ def _run(net, image: np.ndarray) -> np.ndarray:
     return np.asarray(net(tf.constant(image[np.newaxis], tf.float32), training=False))[0]
 
 
+def _save(images, titles: list[str], path: str | Path, title: str) -> list[str]:
+    """Saves one titled panel per image (``practicum.images.save_panels``); returns the
+    panels' titles, which the experiment's result lists under ``"panels"``."""
+    image_io.save_panels(images, titles, path, title=title)
+    return list(titles)
+
+
 def border_mask(height: int, width: int, band: int) -> np.ndarray:
     """True on the outer ``band`` pixels of an ``height x width`` image."""
     mask = np.zeros((height, width), bool)
@@ -40,8 +48,9 @@ def border_minus_centre(image: np.ndarray, band: int = 8) -> float:
     return float(brightness[mask].mean() - brightness[~mask].mean())
 
 
-def repeated_application(net, image, passes: int = 5, band: int = 8,
-                         save_to: str | Path | None = None) -> dict:
+def repeated_application(
+    net, image, passes: int = 5, band: int = 8, save_to: str | Path | None = None
+) -> dict:
     """Question 1: the same filter applied ``passes`` times.
 
     Returns:
@@ -53,11 +62,16 @@ def repeated_application(net, image, passes: int = 5, band: int = 8,
     for _ in range(passes):
         outputs.append(_run(net, outputs[-1]))
     drift = [float(np.abs(b - a).mean()) for a, b in zip(outputs, outputs[1:])]
-    result = {"drift": drift,
-              "border_minus_centre": [border_minus_centre(x, band) for x in outputs],
-              "distance_from_photo": [float(np.abs(x - image).mean()) for x in outputs[1:]]}
+    result = {
+        "drift": drift,
+        "border_minus_centre": [border_minus_centre(x, band) for x in outputs],
+        "distance_from_photo": [float(np.abs(x - image).mean()) for x in outputs[1:]],
+    }
     if save_to is not None:
-        image_io.save_side_by_side(outputs, save_to)
+        titles = ["photo"] + [f"pass {k}" for k in range(1, passes + 1)]
+        result["panels"] = _save(
+            outputs, titles, save_to, f"The same network applied {passes} times"
+        )
     return result
 
 
@@ -81,12 +95,20 @@ def chained_vs_direct(first, second, image, save_to: str | Path | None = None) -
     image = np.asarray(image, np.float32)
     chained = _run(second, _run(first, image))
     direct = _run(second, image)
-    result = {"ssim": ssim(chained, direct), "psnr": psnr(chained, direct),
-              "mean_abs_difference": float(np.abs(chained - direct).mean()),
-              "ssim_direct_to_photo": ssim(direct, image),
-              "psnr_direct_to_photo": psnr(direct, image)}
+    result = {
+        "ssim": ssim(chained, direct),
+        "psnr": psnr(chained, direct),
+        "mean_abs_difference": float(np.abs(chained - direct).mean()),
+        "ssim_direct_to_photo": ssim(direct, image),
+        "psnr_direct_to_photo": psnr(direct, image),
+    }
     if save_to is not None:
-        image_io.save_side_by_side([image, _run(first, image), chained, direct], save_to)
+        result["panels"] = _save(
+            [image, _run(first, image), chained, direct],
+            ["photo", "first(photo)", "second(first(photo))", "second(photo)"],
+            save_to,
+            "Two styles chained against the second alone",
+        )
     return result
 
 
@@ -120,10 +142,17 @@ def padding_comparison(net, image, band: int = 8, save_to: str | Path | None = N
     zeroed = _run(zero_padded_copy(net), image)
     change = np.abs(zeroed - reflected).mean(axis=-1)
     mask = border_mask(*change.shape, band)
-    result = {"reflect_border_minus_centre": border_minus_centre(reflected, band),
-              "zero_border_minus_centre": border_minus_centre(zeroed, band),
-              "border_change": float(change[mask].mean()),
-              "centre_change": float(change[~mask].mean())}
+    result = {
+        "reflect_border_minus_centre": border_minus_centre(reflected, band),
+        "zero_border_minus_centre": border_minus_centre(zeroed, band),
+        "border_change": float(change[mask].mean()),
+        "centre_change": float(change[~mask].mean()),
+    }
     if save_to is not None:
-        image_io.save_side_by_side([image, reflected, zeroed], save_to)
+        result["panels"] = _save(
+            [image, reflected, zeroed],
+            ["photo", "reflection padding", "zero padding (same weights)"],
+            save_to,
+            "Reflection against zero padding",
+        )
     return result

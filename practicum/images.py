@@ -5,7 +5,11 @@ A few public-domain or CC0 images ship with the package (``practicum/images``, c
 ``practicum/images/SOURCES.md``)::
 
     cat = load_image(embedded("cat_chelsea"), max_side=256)
-    save_side_by_side([cat, style, result], "build/result.png", labels=["content", ...])
+    save_panels([cat, style, result], ["content", "style", "result"], "build/result.png",
+                title="Style transfer")
+
+Figures (:func:`panels_figure`, :func:`save_panels`) put each image in its own titled panel,
+with its size in pixels as the axis label, so that compared images cannot be confused.
 """
 
 from __future__ import annotations
@@ -30,8 +34,12 @@ def embedded(name: str) -> Path:
     return matches[0]
 
 
-def load_image(path: str | Path, max_side: int | None = None,
-               size: tuple[int, int] | None = None, multiple: int = 1) -> np.ndarray:
+def load_image(
+    path: str | Path,
+    max_side: int | None = None,
+    size: tuple[int, int] | None = None,
+    multiple: int = 1,
+) -> np.ndarray:
     """Reads an image file as float32 RGB in ``[0, 1]``.
 
     Args:
@@ -50,8 +58,10 @@ def load_image(path: str | Path, max_side: int | None = None,
             image = image.resize((size[1], size[0]), Image.LANCZOS)
         elif max_side is not None and max(image.size) > max_side:
             scale = max_side / max(image.size)
-            image = image.resize((max(1, round(image.width * scale)),
-                                  max(1, round(image.height * scale))), Image.LANCZOS)
+            image = image.resize(
+                (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                Image.LANCZOS,
+            )
         array = np.asarray(image, dtype=np.float32) / 255.0
     if multiple > 1:
         height = array.shape[0] - array.shape[0] % multiple
@@ -91,3 +101,59 @@ def side_by_side(images: Sequence, height: int | None = None, gap: int = 4) -> n
 def save_side_by_side(images: Sequence, path: str | Path, height: int | None = None) -> Path:
     """Saves :func:`side_by_side` of ``images`` as a PNG (e.g. content | style | result)."""
     return save_image(side_by_side(images, height=height), path)
+
+
+def panels_figure(
+    images: Sequence, titles: Sequence[str], title: str | None = None, panel_height: float = 2.6
+):
+    """A matplotlib figure with one titled panel per image, left to right.
+
+    Args:
+        images: ``(H, W, 3)`` (or ``(1, H, W, 3)``) floats in ``[0, 1]``.
+        titles: one title per image (what the panel shows: "photo", "zero padding", ...).
+        title: the figure's title.
+        panel_height: the height of a panel in inches.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (Agg backend, not shown); each axis has its title
+        and ``"W x H px"`` as its x label.
+    """
+    from matplotlib.figure import Figure
+
+    arrays = [to_uint8(image) for image in images]
+    if len(titles) != len(arrays):
+        raise ValueError(
+            f"Received: {len(titles)} titles for {len(arrays)} images, expected one title per image"
+        )
+    widths = [array.shape[1] / array.shape[0] for array in arrays]
+    figure = Figure(
+        figsize=(
+            panel_height * sum(widths) + 0.3 * len(arrays),
+            panel_height + (0.9 if title else 0.6),
+        ),
+        layout="constrained",
+    )
+    axes = figure.subplots(1, len(arrays), squeeze=False, width_ratios=widths)[0]
+    for axis, array, name in zip(axes, arrays, titles):
+        axis.imshow(array, interpolation="nearest")
+        axis.set_title(name, fontsize=10)
+        axis.set_xlabel(f"{array.shape[1]} x {array.shape[0]} px", fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return figure
+
+
+def save_panels(
+    images: Sequence,
+    titles: Sequence[str],
+    path: str | Path,
+    title: str | None = None,
+    dpi: int = 100,
+) -> Path:
+    """Saves :func:`panels_figure` as a PNG; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    panels_figure(images, titles, title).savefig(path, dpi=dpi)
+    return path

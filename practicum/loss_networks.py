@@ -54,20 +54,35 @@ SQUEEZENET_SHA256 = "2d935d8c102ad1232484a77da8e6fbdf3ff4ab608974a0d8b6283115fff
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 # (squeeze filters, expand filters per branch) for fire2 ... fire9.
-FIRE_MODULES = {2: (16, 64), 3: (16, 64), 4: (32, 128), 5: (32, 128),
-                6: (48, 192), 7: (48, 192), 8: (64, 256), 9: (64, 256)}
+FIRE_MODULES = {
+    2: (16, 64),
+    3: (16, 64),
+    4: (32, 128),
+    5: (32, 128),
+    6: (48, 192),
+    7: (48, 192),
+    8: (64, 256),
+    9: (64, 256),
+}
 
 LAYERS = {
-    "squeezenet": {"content": ("fire2",), "style": ("conv1", "fire3", "fire5", "fire7"),
-                   # balances the layers' Gram magnitudes (measured on the embedded images)
-                   "style_weights": (1.0, 0.025, 0.025, 0.1)},
-    "vgg19": {"content": ("block5_conv2",),
-              "style": ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
-                        "block5_conv1"),
-              "style_weights": (1.0, 1.0, 1.0, 1.0, 1.0)},
-    "tiny": {"content": ("conv2",), "style": ("conv1", "conv2", "conv3"),
-             # unequal on purpose: a test can tell whether the weights are used
-             "style_weights": (1.0, 0.5, 2.0)},
+    "squeezenet": {
+        "content": ("fire2",),
+        "style": ("conv1", "fire3", "fire5", "fire7"),
+        # balances the layers' Gram magnitudes (measured on the embedded images)
+        "style_weights": (1.0, 0.025, 0.025, 0.1),
+    },
+    "vgg19": {
+        "content": ("block5_conv2",),
+        "style": ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"),
+        "style_weights": (1.0, 1.0, 1.0, 1.0, 1.0),
+    },
+    "tiny": {
+        "content": ("conv2",),
+        "style": ("conv1", "conv2", "conv3"),
+        # unequal on purpose: a test can tell whether the weights are used
+        "style_weights": (1.0, 0.5, 2.0),
+    },
 }
 NETWORKS = tuple(LAYERS)
 
@@ -98,8 +113,9 @@ def _fire(x, number: int):
     name = f"fire{number}"
     s = keras.layers.Conv2D(squeeze, 1, activation="relu", name=f"{name}_squeeze1x1")(x)
     e1 = keras.layers.Conv2D(expand, 1, activation="relu", name=f"{name}_expand1x1")(s)
-    e3 = keras.layers.Conv2D(expand, 3, padding="same", activation="relu",
-                             name=f"{name}_expand3x3")(s)
+    e3 = keras.layers.Conv2D(
+        expand, 3, padding="same", activation="relu", name=f"{name}_expand3x3"
+    )(s)
     return keras.layers.Concatenate(axis=-1, name=name)([e1, e3])
 
 
@@ -136,9 +152,11 @@ def _h5_datasets(path: Path) -> dict[str, np.ndarray]:
 
     found: dict[str, np.ndarray] = {}
     with h5py.File(path, "r") as file:
+
         def visit(name, item):
             if isinstance(item, h5py.Dataset):
                 found[name] = np.asarray(item)
+
         file.visititems(visit)
     return found
 
@@ -152,15 +170,18 @@ def load_squeezenet_weights(model: keras.Model, path: str | Path = SQUEEZENET_WE
     datasets = _h5_datasets(Path(path))
 
     def lookup(group: str, leaf: str) -> np.ndarray:
-        matches = [key for key in datasets
-                   if key.startswith(group + "/") and key.endswith("/" + leaf)]
+        matches = [
+            key for key in datasets if key.startswith(group + "/") and key.endswith("/" + leaf)
+        ]
         if len(matches) != 1:
-            raise ValueError(f"Received: {path} has {len(matches)} datasets for {group}/{leaf}, "
-                             f"expected 1")
+            raise ValueError(
+                f"Received: {path} has {len(matches)} datasets for {group}/{leaf}, expected 1"
+            )
         return datasets[matches[0]]
 
-    names = ["conv1"] + [f"fire{n}_{part}" for n in FIRE_MODULES
-                         for part in ("squeeze1x1", "expand1x1", "expand3x3")]
+    names = ["conv1"] + [
+        f"fire{n}_{part}" for n in FIRE_MODULES for part in ("squeeze1x1", "expand1x1", "expand3x3")
+    ]
     for name in names:
         group = name if name == "conv1" else name.replace("_", "/", 1)
         layer = model.get_layer(name)
@@ -218,10 +239,12 @@ def tiny_cnn(seed: int = 0) -> keras.Model:
         if isinstance(layer, keras.layers.Conv2D):
             kernel, bias = layer.get_weights()
             fan_in = np.prod(kernel.shape[:3])
-            layer.set_weights([
-                rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype(np.float32),
-                rng.uniform(0.0, 0.1, bias.shape).astype(np.float32),
-            ])
+            layer.set_weights(
+                [
+                    rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype(np.float32),
+                    rng.uniform(0.0, 0.1, bias.shape).astype(np.float32),
+                ]
+            )
     return model
 
 
@@ -270,10 +293,12 @@ def _base_model(network: str) -> tuple[str, keras.Model]:
     return "squeezenet", squeezenet()
 
 
-def feature_extractor(network: str = "squeezenet",
-                      content_layers: Sequence[str] | None = None,
-                      style_layers: Sequence[str] | None = None,
-                      style_weights: Sequence[float] | None = None) -> FeatureExtractor:
+def feature_extractor(
+    network: str = "squeezenet",
+    content_layers: Sequence[str] | None = None,
+    style_layers: Sequence[str] | None = None,
+    style_weights: Sequence[float] | None = None,
+) -> FeatureExtractor:
     """A new :class:`FeatureExtractor` on ``network`` with the given (or documented) layers.
 
     Raises:
@@ -294,8 +319,9 @@ def feature_extractor(network: str = "squeezenet",
     model = keras.Model(base.inputs, outputs, name=f"{network}_features")
     model.trainable = False
     preprocess = _identity if network == "tiny" else caffe_preprocess
-    return FeatureExtractor(network, content_layers, style_layers, tuple(style_weights), model,
-                            preprocess)
+    return FeatureExtractor(
+        network, content_layers, style_layers, tuple(style_weights), model, preprocess
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -308,6 +334,8 @@ def get_extractor(extractor: str | FeatureExtractor = "squeezenet") -> FeatureEx
     if isinstance(extractor, FeatureExtractor):
         return extractor
     if not isinstance(extractor, str):
-        raise ValueError(f"Received: extractor of type {type(extractor).__name__}, expected a "
-                         f"network name {NETWORKS} or a FeatureExtractor")
+        raise ValueError(
+            f"Received: extractor of type {type(extractor).__name__}, expected a "
+            f"network name {NETWORKS} or a FeatureExtractor"
+        )
     return _cached_extractor(extractor)

@@ -86,22 +86,21 @@ def standardise(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
     return (train - mean) / std, test
 
 
-def augment(batch: np.ndarray, rng: np.random.Generator, flip: bool,
-            translate: int) -> np.ndarray:
+def augment(batch: np.ndarray, rng: np.random.Generator, flip: bool, translate: int) -> np.ndarray:
     """Random mirror images and translations (reflect padding), per image, in numpy."""
     if flip:
         mirrored = rng.random(len(batch)) < 0.5
         batch = np.where(mirrored[:, None, None, None], batch[:, :, ::-1, :], batch)
     if translate:
         size = batch.shape[1]
-        padded = np.pad(batch, ((0, 0), (translate, translate), (translate, translate),
-                                (0, 0)), mode="reflect")
+        padded = np.pad(
+            batch, ((0, 0), (translate, translate), (translate, translate), (0, 0)), mode="reflect"
+        )
         dy = rng.integers(0, 2 * translate + 1, size=len(batch))
         dx = rng.integers(0, 2 * translate + 1, size=len(batch))
         rows = dy[:, None] + np.arange(size)[None, :]
         cols = dx[:, None] + np.arange(size)[None, :]
-        batch = padded[np.arange(len(batch))[:, None, None], rows[:, :, None],
-                       cols[:, None, :]]
+        batch = padded[np.arange(len(batch))[:, None, None], rows[:, :, None], cols[:, None, :]]
     return np.ascontiguousarray(batch, dtype=np.float32)
 
 
@@ -144,8 +143,16 @@ def one_cycle(progress: float, peak: float, warmup_fraction: float) -> float:
 # --------------------------------------------------------------------------- training
 
 
-def train_challenge(x_train, y_train, x_test, y_test, budget_seconds: float,
-                    recipe: Recipe | None = None, seed: int = 0, verbose: bool = True) -> dict:
+def train_challenge(
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    budget_seconds: float,
+    recipe: Recipe | None = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> dict:
     """Trains the reference network for ``budget_seconds`` of wall time and tests it.
 
     The clock starts before the model is built (building, tracing and the first steps
@@ -174,12 +181,16 @@ def train_challenge(x_train, y_train, x_test, y_test, budget_seconds: float,
 
     start = time.perf_counter()
     model = build_challenge_model(recipe, input_shape=train.shape[1:])
-    optimizer = keras.optimizers.SGD(learning_rate=recipe.peak_learning_rate,
-                                     momentum=recipe.momentum, nesterov=True,
-                                     weight_decay=recipe.weight_decay)
+    optimizer = keras.optimizers.SGD(
+        learning_rate=recipe.peak_learning_rate,
+        momentum=recipe.momentum,
+        nesterov=True,
+        weight_decay=recipe.weight_decay,
+    )
     optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True,
-                                                   label_smoothing=recipe.label_smoothing)
+    loss_fn = keras.losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=recipe.label_smoothing
+    )
 
     @tf.function(reduce_retracing=True)
     def step(images, labels):
@@ -201,20 +212,23 @@ def train_challenge(x_train, y_train, x_test, y_test, budget_seconds: float,
             break
         if cursor + recipe.batch_size > len(order):
             order, cursor = rng.permutation(len(train)), 0
-        index = order[cursor:cursor + recipe.batch_size]
+        index = order[cursor : cursor + recipe.batch_size]
         cursor += recipe.batch_size
         images = augment(train[index], rng, recipe.flip, recipe.translate)
         optimizer.learning_rate.assign(
-            one_cycle(elapsed / budget_seconds, recipe.peak_learning_rate,
-                      recipe.warmup_fraction))
+            one_cycle(elapsed / budget_seconds, recipe.peak_learning_rate, recipe.warmup_fraction)
+        )
         losses.append(float(step(tf.constant(images), tf.constant(y_train[index]))))
         steps += 1
         duration = time.perf_counter() - now
         # a running estimate of one step's time (the first step also traces)
         typical = duration if steps <= 2 else 0.9 * typical + 0.1 * duration
         if verbose and steps % 50 == 0:
-            print(f"  step {steps}: loss {np.mean(losses[-50:]):.3f}, "
-                  f"{time.perf_counter() - start:.0f} s", flush=True)
+            print(
+                f"  step {steps}: loss {np.mean(losses[-50:]):.3f}, "
+                f"{time.perf_counter() - start:.0f} s",
+                flush=True,
+            )
     train_seconds = time.perf_counter() - start
 
     begin = time.perf_counter()
@@ -232,16 +246,21 @@ def train_challenge(x_train, y_train, x_test, y_test, budget_seconds: float,
     }
 
 
-def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray,
-             test_time_flip: bool = True, batch_size: int = 1000) -> float:
+def evaluate(
+    model: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    test_time_flip: bool = True,
+    batch_size: int = 1000,
+) -> float:
     """Test accuracy; with ``test_time_flip`` the logits of each image and its mirror
     image are averaged."""
     predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     correct = 0
     for begin in range(0, len(images), batch_size):
-        batch = images[begin:begin + batch_size]
+        batch = images[begin : begin + batch_size]
         logits = predict(tf.constant(batch)).numpy()
         if test_time_flip:
             logits = logits + predict(tf.constant(batch[:, :, ::-1, :].copy())).numpy()
-        correct += int(np.sum(np.argmax(logits, axis=1) == labels[begin:begin + batch_size]))
+        correct += int(np.sum(np.argmax(logits, axis=1) == labels[begin : begin + batch_size]))
     return correct / len(images)

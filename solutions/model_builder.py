@@ -39,6 +39,10 @@ You will write two functions:
 
 ``PRESETS`` holds Model Builder's models (``preset("convolutional")`` and others).
 
+Dtypes: ``output_shapes`` is integer arithmetic (Python ints in, tuples of ints out). The
+Keras model computes in float32, Keras's default and the course's dtype: leave the layers'
+``dtype`` alone.
+
 Worked example (the "convolutional" preset on CIFAR-10)::
 
     output_shapes((32, 32, 3), preset("convolutional"))
@@ -78,21 +82,40 @@ FLAT_LAYERS = ("fc",)  # need an (N,) input
 _FLATTEN = {"type": "flatten"}
 _SOFTMAX = {"type": "softmax"}
 _RELU = {"type": "relu"}
-_CONV_BLOCK = [{"type": "conv", "filters": 16, "kernel": 5, "stride": 1},
-               {"type": "maxpool", "field": 2, "stride": 2}, _RELU]
+_CONV_BLOCK = [
+    {"type": "conv", "filters": 16, "kernel": 5, "stride": 1},
+    {"type": "maxpool", "field": 2, "stride": 2},
+    _RELU,
+]
 
 PRESETS: dict[str, list[dict]] = {
     "one_layer": [_FLATTEN, {"type": "fc", "units": 10}, _SOFTMAX],
-    "two_layer_fc": [_FLATTEN, {"type": "fc", "units": 10}, _RELU,
-                     {"type": "fc", "units": 10}, _SOFTMAX],
-    "three_layer_fc": [_FLATTEN, {"type": "fc", "units": 10}, _RELU,
-                       {"type": "fc", "units": 10}, _RELU, {"type": "fc", "units": 10},
-                       _SOFTMAX],
-    "wide_narrow_wide": [_FLATTEN, {"type": "fc", "units": 10}, _RELU,
-                         {"type": "fc", "units": 3}, _RELU, {"type": "fc", "units": 10},
-                         _SOFTMAX],
-    "convolutional": [*_CONV_BLOCK, *_CONV_BLOCK, _FLATTEN, {"type": "fc", "units": 10},
-                      _SOFTMAX],
+    "two_layer_fc": [
+        _FLATTEN,
+        {"type": "fc", "units": 10},
+        _RELU,
+        {"type": "fc", "units": 10},
+        _SOFTMAX,
+    ],
+    "three_layer_fc": [
+        _FLATTEN,
+        {"type": "fc", "units": 10},
+        _RELU,
+        {"type": "fc", "units": 10},
+        _RELU,
+        {"type": "fc", "units": 10},
+        _SOFTMAX,
+    ],
+    "wide_narrow_wide": [
+        _FLATTEN,
+        {"type": "fc", "units": 10},
+        _RELU,
+        {"type": "fc", "units": 3},
+        _RELU,
+        {"type": "fc", "units": 10},
+        _SOFTMAX,
+    ],
+    "convolutional": [*_CONV_BLOCK, *_CONV_BLOCK, _FLATTEN, {"type": "fc", "units": 10}, _SOFTMAX],
 }
 
 
@@ -106,11 +129,15 @@ def preset(name: str) -> list[dict]:
 def _check_input_shape(input_shape) -> tuple[int, ...]:
     """``input_shape`` as a tuple: ``(H, W, C)`` or ``(N,)`` of positive ints."""
     # Provided helper: use it, no need to change it.
-    if (isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence)
-            or len(input_shape) not in (1, 3) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in input_shape)):
-        raise ModelSpecError(f"Received: input_shape={input_shape!r}, expected (H, W, C) or "
-                             f"(N,), positive ints")
+    if (
+        isinstance(input_shape, (str, bytes))
+        or not isinstance(input_shape, Sequence)
+        or len(input_shape) not in (1, 3)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in input_shape)
+    ):
+        raise ModelSpecError(
+            f"Received: input_shape={input_shape!r}, expected (H, W, C) or (N,), positive ints"
+        )
     return tuple(int(v) for v in input_shape)
 
 
@@ -122,42 +149,49 @@ def check_layer(index: int, spec) -> dict:
             parameter that is not a positive int.
     """
     if not isinstance(spec, Mapping) or "type" not in spec:
-        raise ModelSpecError(f"Received: layer {index} = {spec!r}, expected a dict with a "
-                             f"'type'")
+        raise ModelSpecError(f"Received: layer {index} = {spec!r}, expected a dict with a 'type'")
     kind = spec["type"]
     if kind not in LAYER_TYPES:
-        raise ModelSpecError(f"Received: layer {index} of type {kind!r}, expected one of "
-                             f"{list(LAYER_TYPES)}")
+        raise ModelSpecError(
+            f"Received: layer {index} of type {kind!r}, expected one of {list(LAYER_TYPES)}"
+        )
     required, optional = LAYER_TYPES[kind]
     missing = [key for key in required if key not in spec]
     unknown = sorted(set(spec) - {"type", *required, *optional})
     if missing or unknown:
-        raise ModelSpecError(f"Received: layer {index} ({kind}) = {dict(spec)}, expected the "
-                             f"parameters {list(required)} (and optionally {list(optional)})")
+        raise ModelSpecError(
+            f"Received: layer {index} ({kind}) = {dict(spec)}, expected the "
+            f"parameters {list(required)} (and optionally {list(optional)})"
+        )
     full = dict(spec)
     if kind == "conv":
         full.setdefault("stride", 1)
     if kind == "maxpool":
         full.setdefault("stride", full["field"])
     for key, value in full.items():
-        if key != "type" and (isinstance(value, bool) or not isinstance(value, int)
-                              or value < 1):
-            raise ModelSpecError(f"Received: layer {index} ({kind}) {key}={value!r}, "
-                                 f"expected a positive int")
+        if key != "type" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ModelSpecError(
+                f"Received: layer {index} ({kind}) {key}={value!r}, expected a positive int"
+            )
     return full
 
 
 def shape_error(index: int, spec: Mapping, shape, expected: str) -> ModelSpecError:
     """The error for layer ``index`` that cannot take an input of ``shape`` (provided).
 
-    Example:
-        >>> raise shape_error(0, {"type": "fc", "units": 10}, (28, 28, 1),
-        ...                   "a flat vector: add a flatten layer before it")
-        ModelSpecError: Received: layer 0 (fc) on input of shape (28, 28, 1), expected a
-        flat vector: add a flatten layer before it
+    Example (``output_shapes`` raises it: ``raise shape_error(...)``):
+        >>> error = shape_error(0, {"type": "fc", "units": 10}, (28, 28, 1),
+        ...                     "a flat vector: add a flatten layer before it")
+        >>> isinstance(error, ValueError)
+        True
+        >>> print(error)
+        Received: layer 0 (fc) on input of shape (28, 28, 1), expected a flat vector: add a
+        flatten layer before it
     """
-    return ModelSpecError(f"Received: layer {index} ({spec['type']}) on input of shape "
-                          f"{tuple(shape)}, expected {expected}")
+    return ModelSpecError(
+        f"Received: layer {index} ({spec['type']}) on input of shape "
+        f"{tuple(shape)}, expected {expected}"
+    )
 
 
 def output_shapes(input_shape, layers) -> list[tuple[int, ...]]:
@@ -199,19 +233,21 @@ def output_shapes(input_shape, layers) -> list[tuple[int, ...]]:
     for index, spec in enumerate(layers):
         kind = spec["type"]
         if kind in IMAGE_LAYERS and len(shape) != 3:
-            raise shape_error(index, spec, shape, "an image (H, W, C): conv and maxpool "
-                              "cannot follow a flatten layer")
+            raise shape_error(
+                index,
+                spec,
+                shape,
+                "an image (H, W, C): conv and maxpool cannot follow a flatten layer",
+            )
         if kind in FLAT_LAYERS and len(shape) != 1:
-            raise shape_error(index, spec, shape,
-                              "a flat vector: add a flatten layer before it")
+            raise shape_error(index, spec, shape, "a flat vector: add a flatten layer before it")
         if kind == "conv":
             step = spec["stride"]
             shape = (math.ceil(shape[0] / step), math.ceil(shape[1] / step), spec["filters"])
         elif kind == "maxpool":
             field, step = spec["field"], spec["stride"]
             if field > shape[0] or field > shape[1]:
-                raise shape_error(index, spec, shape,
-                                  "a map at least as large as the pool field")
+                raise shape_error(index, spec, shape, "a map at least as large as the pool field")
             shape = ((shape[0] - field) // step + 1, (shape[1] - field) // step + 1, shape[2])
         elif kind == "flatten":
             shape = (math.prod(shape),)
@@ -254,8 +290,9 @@ def build_model(input_shape, layers) -> keras.Sequential:
     for spec in layers:
         kind = spec["type"]
         if kind == "conv":
-            layer = keras.layers.Conv2D(spec["filters"], spec["kernel"],
-                                        strides=spec["stride"], padding="same")
+            layer = keras.layers.Conv2D(
+                spec["filters"], spec["kernel"], strides=spec["stride"], padding="same"
+            )
         elif kind == "maxpool":
             layer = keras.layers.MaxPooling2D(spec["field"], strides=spec["stride"])
         elif kind == "relu":

@@ -32,12 +32,21 @@ You will write four functions:
 ``run_style_transfer`` (provided) puts them together: it compiles ``transfer_step`` once
 with ``tf.function`` and calls it ``steps`` times.
 
-Worked example::
+Dtypes: float32 is the course's dtype. The provided lines at the top of each function
+(``as_images``, ``as_float_tensors``) turn images and targets of any float or integer dtype
+(float16/32/64, ints, lists, arrays, tensors) into float32 tensors, so the code you write
+sees float32 only (``tf.cast(h * w, tf.float32)`` works).
 
-    result = run_style_transfer("cat_chelsea", "starry_night", steps=200,
-                                save_to="build/cat_starry.png")
-    result["image"].shape, result["losses"][0] > result["losses"][-1]
-    # ((170, 256, 3), True); build/cat_starry.png shows content | style | result
+Worked example (the tiny test network, a few seconds; with ``network="squeezenet"``,
+``steps=200`` and the default ``max_side=256`` it paints the cat, as ``python -m
+practicum.style_demo`` does, in about a minute)::
+
+    >>> result = run_style_transfer("cat_chelsea", "starry_night", network="tiny", steps=5,
+    ...                             max_side=32, save_to="build/style/cat_starry_tiny.png")
+    >>> result["image"].shape, result["losses"][0] > result["losses"][-1]
+    ((21, 32, 3), True)
+    >>> result["panels"]   # build/style/cat_starry_tiny.png: three titled panels
+    ['content', 'style', 'result, 5 steps']
 """
 
 from __future__ import annotations
@@ -71,9 +80,22 @@ def as_images(x, name: str = "images") -> tf.Tensor:
     if x.shape.rank == 3:
         x = x[tf.newaxis]
     if x.shape.rank != 4 or x.shape[-1] != 3:
-        raise ValueError(f"Received: {name}.shape={tuple(x.shape)}, expected (H, W, 3) or "
-                         f"(B, H, W, 3) RGB images")
+        raise ValueError(
+            f"Received: {name}.shape={tuple(x.shape)}, expected (H, W, 3) or "
+            f"(B, H, W, 3) RGB images"
+        )
     return tf.cast(x, tf.float32)
+
+
+def as_float_tensors(values, name: str = "targets") -> list[tf.Tensor]:
+    """A list of arrays or tensors (any float or integer dtype) -> a list of float32 tensors."""
+    # Provided helper: use it, no need to change it.
+    if isinstance(values, (tf.Tensor, np.ndarray)):
+        raise ValueError(
+            f"Received: {name} as one {type(values).__name__}, expected a list "
+            f"with one array per layer"
+        )
+    return [tf.cast(tf.convert_to_tensor(value), tf.float32) for value in values]
 
 
 def content_targets(extractor, content_image) -> list[tf.Tensor]:
@@ -133,8 +155,14 @@ def style_targets(extractor, style_image) -> list[tf.Tensor]:
     ### END SOLUTION
 
 
-def transfer_loss(extractor, image, content_targets: Sequence, style_targets: Sequence,
-                  weight: float = DEFAULT_WEIGHT, tv_weight: float = 0.0) -> tf.Tensor:
+def transfer_loss(
+    extractor,
+    image,
+    content_targets: Sequence,
+    style_targets: Sequence,
+    weight: float = DEFAULT_WEIGHT,
+    tv_weight: float = 0.0,
+) -> tf.Tensor:
     """The handout's error for a generated image ``Z``.
 
     ``total_loss(content, style, weight) + tv_weight * total_variation_loss(image)``, where
@@ -168,24 +196,40 @@ def transfer_loss(extractor, image, content_targets: Sequence, style_targets: Se
     extractor = get_extractor(extractor)
     image = as_images(image, "image")
     if len(content_targets) != len(extractor.content_layers):
-        raise ValueError(f"Received: {len(content_targets)} content targets, expected "
-                         f"{len(extractor.content_layers)} (one per content layer)")
+        raise ValueError(
+            f"Received: {len(content_targets)} content targets, expected "
+            f"{len(extractor.content_layers)} (one per content layer)"
+        )
     if len(style_targets) != len(extractor.style_layers):
-        raise ValueError(f"Received: {len(style_targets)} style targets, expected "
-                         f"{len(extractor.style_layers)} (one per style layer)")
+        raise ValueError(
+            f"Received: {len(style_targets)} style targets, expected "
+            f"{len(extractor.style_layers)} (one per style layer)"
+        )
+    content_targets = as_float_tensors(content_targets, "content_targets")
+    style_targets = as_float_tensors(style_targets, "style_targets")
     ### BEGIN SOLUTION
     features = extractor(image)
-    content = tf.add_n([content_loss(generated, target) for generated, target
-                        in zip(features["content"], content_targets)])
+    content = tf.add_n(
+        [
+            content_loss(generated, target)
+            for generated, target in zip(features["content"], content_targets)
+        ]
+    )
     style = style_loss(features["style"], style_targets, extractor.style_weights)
     loss = total_loss(content, style, weight)
     return loss + tv_weight * total_variation_loss(image)
     ### END SOLUTION
 
 
-def transfer_step(extractor, image: tf.Variable, content_targets: Sequence,
-                  style_targets: Sequence, optimizer, weight: float = DEFAULT_WEIGHT,
-                  tv_weight: float = 0.0) -> tf.Tensor:
+def transfer_step(
+    extractor,
+    image: tf.Variable,
+    content_targets: Sequence,
+    style_targets: Sequence,
+    optimizer,
+    weight: float = DEFAULT_WEIGHT,
+    tv_weight: float = 0.0,
+) -> tf.Tensor:
     """One step of gradient descent on the pixels of ``image``.
 
     Computes :func:`transfer_loss` under a ``tf.GradientTape``, lets ``optimizer`` apply
@@ -202,8 +246,16 @@ def transfer_step(extractor, image: tf.Variable, content_targets: Sequence,
         The loss *before* the step, a scalar ``tf.Tensor``.
 
     Example:
-        >>> image = tf.Variable(np.random.rand(1, 8, 8, 3).astype("float32"))
-        >>> loss = transfer_step("tiny", image, targets_c, targets_s, keras.optimizers.SGD(1.0))
+        >>> rng = np.random.default_rng(0)
+        >>> photo, painting = np.full((8, 8, 3), 0.5), rng.random((8, 8, 3))
+        >>> targets_c = content_targets("tiny", photo)
+        >>> targets_s = style_targets("tiny", painting)
+        >>> image = tf.Variable(rng.random((1, 8, 8, 3)).astype("float32"))
+        >>> loss = transfer_step("tiny", image, targets_c, targets_s, keras.optimizers.SGD(0.1))
+        >>> float(loss) > float(transfer_loss("tiny", image, targets_c, targets_s))
+        True
+        >>> 0.0 <= float(tf.reduce_min(image)) <= float(tf.reduce_max(image)) <= 1.0
+        True
 
     Hint: about 5 lines: tape, gradient, ``optimizer.apply_gradients([(gradient, image)])``,
     ``image.assign(...)``.
@@ -241,12 +293,21 @@ def make_optimizer(name: str, learning_rate: float):
     raise ValueError(f"Received: optimizer={name!r}, expected 'adam' or 'sgd'")
 
 
-def run_style_transfer(content, style, network: str | FeatureExtractor = "squeezenet",
-                       steps: int = 300, weight: float = DEFAULT_WEIGHT,
-                       tv_weight: float = DEFAULT_TV_WEIGHT, learning_rate: float = 0.02,
-                       optimizer: str = "adam", init: str = "content", seed: int = 0,
-                       max_side: int | None = 256, save_to: str | Path | None = None,
-                       log_every: int = 0) -> dict:
+def run_style_transfer(
+    content,
+    style,
+    network: str | FeatureExtractor = "squeezenet",
+    steps: int = 300,
+    weight: float = DEFAULT_WEIGHT,
+    tv_weight: float = DEFAULT_TV_WEIGHT,
+    learning_rate: float = 0.02,
+    optimizer: str = "adam",
+    init: str = "content",
+    seed: int = 0,
+    max_side: int | None = 256,
+    save_to: str | Path | None = None,
+    log_every: int = 0,
+) -> dict:
     """Style transfer from start to end (provided).
 
     Args:
@@ -259,12 +320,14 @@ def run_style_transfer(content, style, network: str | FeatureExtractor = "squeez
         init: ``"content"`` (start from the photo, as the TensorFlow tutorial does) or
             ``"noise"`` (the handout's random start, seeded by ``seed``).
         max_side: images given by path or name are shrunk to this longer side.
-        save_to: if given, a PNG path for content | style | result side by side.
+        save_to: if given, a PNG path for a figure with three titled panels: content,
+            style, result.
         log_every: print the loss every this many steps (0: never).
 
     Returns:
         ``{"image": (H, W, 3) array, "losses": [loss before each step],
-        "tracing_count": times the step was traced (1: no retracing), "seconds": wall time}``.
+        "tracing_count": times the step was traced (1: no retracing), "seconds": wall time}``
+        and, with ``save_to``, ``"panels"``: the figure's panel titles.
     """
     extractor = get_extractor(network)
     content_image = _image_input(content, max_side)
@@ -293,9 +356,18 @@ def run_style_transfer(content, style, network: str | FeatureExtractor = "squeez
             print(f"step {index:5d}  loss {losses[-1]:.6g}")
     seconds = time.perf_counter() - begin
     result = image.numpy()[0]
+    report = {
+        "image": result,
+        "losses": losses,
+        "tracing_count": int(step.experimental_get_tracing_count()) if steps else 0,
+        "seconds": seconds,
+    }
     if save_to is not None:
-        image_io.save_side_by_side([content_image, style_image, result], save_to,
-                                   height=content_image.shape[0])
-    return {"image": result, "losses": losses,
-            "tracing_count": int(step.experimental_get_tracing_count()) if steps else 0,
-            "seconds": seconds}
+        report["panels"] = ["content", "style", f"result, {steps} steps"]
+        image_io.save_panels(
+            [content_image, style_image, result],
+            report["panels"],
+            save_to,
+            title=f"Style transfer ({extractor.network})",
+        )
+    return report

@@ -23,22 +23,34 @@ def have_nbgrader() -> bool:
 
 def env() -> dict[str, str]:
     # nbgrader's gradebook runs `alembic` from PATH: the virtual environment's bin first
-    return {**os.environ, "PRACTICUM_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
+    return {
+        **os.environ,
+        "PRACTICUM_OFFLINE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+    }
 
 
 def nbgrader(*args: str, cwd: Path, exchange: Path, timeout: float = 1200) -> str:
     """Runs one of nbgrader's own commands; fails the test with its output if it fails."""
     command = [str(BIN / "nbgrader"), *args, f"--Exchange.root={exchange}"]
-    done = subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        command, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout
+    )
     output = done.stdout + done.stderr
     if done.returncode:
-        errors = [line for line in output.splitlines()
-                  if "ERROR" in line or "Error" in line or "rror:" in line][:40]
-        raise AssertionError(f"nbgrader {args[0]} failed ({done.returncode}):\n"
-                             + "\n".join(errors) + "\n...\n" + output[-2000:])
+        errors = [
+            line
+            for line in output.splitlines()
+            if "ERROR" in line or "Error" in line or "rror:" in line
+        ][:40]
+        raise AssertionError(
+            f"nbgrader {args[0]} failed ({done.returncode}):\n"
+            + "\n".join(errors)
+            + "\n...\n"
+            + output[-2000:]
+        )
     return output
 
 
@@ -51,12 +63,20 @@ def make_course(target: Path) -> Path:
 
 
 def strip_markers(code: str) -> str:
-    return "\n".join(line for line in code.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return "\n".join(
+        line
+        for line in code.splitlines()
+        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+    )
 
 
-def fill_in(released: Path, source: Path, *, changes: dict[str, tuple[str, str]] = (),
-            answers: dict[str, str] = ()) -> None:
+def fill_in(
+    released: Path,
+    source: Path,
+    *,
+    changes: dict[str, tuple[str, str]] = (),
+    answers: dict[str, str] = (),
+) -> None:
     """Writes the reference answers into a released notebook, as a student would type them.
 
     Args:
@@ -64,8 +84,10 @@ def fill_in(released: Path, source: Path, *, changes: dict[str, tuple[str, str]]
         answers: ``grade_id -> text`` for the written answers.
     """
     changes, answers = dict(changes), dict(answers)
-    reference = {cell["metadata"].get("nbgrader", {}).get("grade_id"): cell
-                 for cell in json.loads(source.read_text())["cells"]}
+    reference = {
+        cell["metadata"].get("nbgrader", {}).get("grade_id"): cell
+        for cell in json.loads(source.read_text())["cells"]
+    }
     notebook = json.loads(released.read_text())
     for cell in notebook["cells"]:
         grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")

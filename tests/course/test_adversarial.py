@@ -2,13 +2,13 @@
 
 Every folder of ``tests/fixtures/adversarial`` (see its README) is graded on the style-loss
 and model-builder tests with the sandbox: bubblewrap when it works on this machine, and the
-plain-process mode, each by one ``grader grade ... --sandbox MODE`` process (the two run
+plain-process mode, each by one ``grader compare ... --sandbox MODE`` process (the two run
 side by side), with a random ``PRACTICUM_TEST_SECRET`` planted in the grader's environment.
 Calls time out after a few seconds here, to keep the test short.
 
 For each folder and mode:
 
-* its score (``practicum.grader.scoring`` on its rows, as ``grade.json`` would have it)
+* its score (``practicum.grader.grading.scoring`` on its rows, as ``grade.json`` would have it)
   equals the score of the unmodified stubs (``exercises/``, graded in-process): 0. The one
   exception is ``flood_stdout``, a correct implementation under the noise: full marks;
 * the secret appears in no output (rows, messages, the grader's stdout and stderr);
@@ -35,15 +35,17 @@ from pathlib import Path
 import pytest
 
 import practicum
-from practicum.grader import sandbox, scoring
+from practicum.grader import sandbox
+from practicum.grader.grading import scoring
 from tests.support.verdicts import record
 
 ROOT = practicum.REPO_ROOT
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CORPUS = FIXTURES / "adversarial"
 TASKS = ("style_losses", "model_builder")
-NAMES = sorted(path.name for path in CORPUS.iterdir()
-               if any((path / f"{task}.py").is_file() for task in TASKS))
+NAMES = sorted(
+    path.name for path in CORPUS.iterdir() if any((path / f"{task}.py").is_file() for task in TASKS)
+)
 FULL_MARKS = {"flood_stdout"}  # correct implementations under the noise
 TIME_LIMIT = 2400  # seconds for one mode's whole corpus (about 400 s on an idle machine)
 CALL_TIMEOUT = 3
@@ -89,8 +91,9 @@ def build_submission(name: str, target: Path) -> Path:
 
 
 def _manifest(path: Path) -> list[str]:
-    return [line for line in path.read_text().splitlines() if line.strip()] \
-        if path.is_file() else []
+    return (
+        [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    )
 
 
 def checkout_digest() -> str:
@@ -98,8 +101,15 @@ def checkout_digest() -> str:
     digest = hashlib.sha256()
     for guarded in GUARDED:
         path = ROOT / guarded
-        files = [path] if path.is_file() else sorted(
-            file for file in path.rglob("*") if file.is_file() and "__pycache__" not in file.parts)
+        files = (
+            [path]
+            if path.is_file()
+            else sorted(
+                file
+                for file in path.rglob("*")
+                if file.is_file() and "__pycache__" not in file.parts
+            )
+        )
         for file in files:
             digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()
@@ -107,15 +117,27 @@ def checkout_digest() -> str:
 
 def grade_command(folders: list[Path], json_path: Path, *options: str) -> list[str]:
     tasks = [option for task in TASKS for option in ("--task", task)]
-    return [sys.executable, "-m", "practicum.grader.cli", "grade", *map(str, folders), *tasks,
-            "--json", str(json_path), *options]
+    return [
+        sys.executable,
+        "-m",
+        "practicum.grader.cli",
+        "compare",
+        *map(str, folders),
+        *tasks,
+        "--json",
+        str(json_path),
+        *options,
+    ]
 
 
 def scores(json_path: Path) -> dict[str, float]:
     rows = json.loads(json_path.read_text())
-    return {Path(key).name: scoring.score_student(Path(key).name, value, CONFIG,
-                                                  expected_tasks=TASKS).score
-            for key, value in rows.items()}
+    return {
+        Path(key).name: scoring.score_student(
+            Path(key).name, value, CONFIG, expected_tasks=TASKS
+        ).score
+        for key, value in rows.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +152,20 @@ def graded(tmp_path_factory) -> dict:
     running = {}
     for mode in modes:
         folders = [build_submission(name, root / mode) for name in NAMES]
-        command = grade_command(folders, root / f"{mode}.json", "--sandbox", mode,
-                                "--timeout", str(CALL_TIMEOUT))
-        running[mode] = (time.monotonic(), subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=env))
+        command = grade_command(
+            folders, root / f"{mode}.json", "--sandbox", mode, "--timeout", str(CALL_TIMEOUT)
+        )
+        running[mode] = (
+            time.monotonic(),
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            ),
+        )
     results: dict = {}
     for mode, (started, process) in running.items():
         try:
@@ -144,13 +175,23 @@ def graded(tmp_path_factory) -> dict:
             pytest.fail(f"grading the corpus in {mode} mode did not finish")
         assert process.returncode == 0, stderr[-3000:]
         raw = json.loads((root / f"{mode}.json").read_text())
-        results[mode] = {"seconds": time.monotonic() - started,
-                         "rows": {Path(key).name: rows for key, rows in raw.items()},
-                         "scores": scores(root / f"{mode}.json"),
-                         "outputs": {"stdout": stdout, "stderr": stderr,
-                                     "rows": (root / f"{mode}.json").read_text()}}
-    stubs = subprocess.run(grade_command([ROOT / "exercises"], root / "stubs.json"), cwd=ROOT,
-                           capture_output=True, text=True, timeout=TIME_LIMIT)
+        results[mode] = {
+            "seconds": time.monotonic() - started,
+            "rows": {Path(key).name: rows for key, rows in raw.items()},
+            "scores": scores(root / f"{mode}.json"),
+            "outputs": {
+                "stdout": stdout,
+                "stderr": stderr,
+                "rows": (root / f"{mode}.json").read_text(),
+            },
+        }
+    stubs = subprocess.run(
+        grade_command([ROOT / "exercises"], root / "stubs.json", "--sandbox", "off"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+    )
     assert stubs.returncode == 0, stubs.stderr[-3000:]
     results["_stubs"] = scores(root / "stubs.json")["exercises"]
     results["_secret"] = secret
@@ -191,13 +232,14 @@ def test_an_adversarial_submission_scores_what_the_stubs_score(graded, mode, nam
     if name in FULL_MARKS:
         task_rows = [row for row in rows if row["task"] == "style_losses"]
         assert all(row["outcome"] == "passed" for row in task_rows), [
-            row["message"][:200] for row in task_rows if row["outcome"] != "passed"]
+            row["message"][:200] for row in task_rows if row["outcome"] != "passed"
+        ]
         assert score == CONFIG.task_points("style_losses")
         return
     earning = sorted(row["name"] for row in rows if row["outcome"] == "passed")
     assert score == graded["_stubs"], (
-        f"{name} scored {score} in {mode} mode, the stubs {graded['_stubs']}; it passed "
-        f"{earning}")
+        f"{name} scored {score} in {mode} mode, the stubs {graded['_stubs']}; it passed {earning}"
+    )
     assert all(row["message"] for row in rows if row["outcome"] != "passed")
 
 
@@ -207,8 +249,9 @@ def test_the_planted_secret_appears_in_no_output(graded, mode):
         pytest.skip(f"{mode} mode unavailable here: {sandbox.bwrap_problem()}")
     for where, text in graded[mode]["outputs"].items():
         assert graded["_secret"] not in text, f"the secret leaked into {where} in {mode} mode"
-    spied = [row["message"] for row in graded[mode]["rows"]["read_secrets"]
-             if "uid=" in row["message"]]
+    spied = [
+        row["message"] for row in graded[mode]["rows"]["read_secrets"] if "uid=" in row["message"]
+    ]
     assert spied, "the read_secrets adversary sent nothing back: this test checks nothing"
     assert not any("uid=0 " in message for message in spied)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from practicum import SOLUTIONS_DIR, experiments
-from practicum.grader.proxy import InProcessBackend
+from practicum.grader.running.proxy import InProcessBackend
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,9 @@ def identity(images, training=False):
 
 
 def test_repeated_application_reports_drift_per_pass_and_border_brightness(net, photo, tmp_path):
-    result = experiments.repeated_application(net, photo, passes=3,
-                                              save_to=tmp_path / "repeated.png")
+    result = experiments.repeated_application(
+        net, photo, passes=3, save_to=tmp_path / "repeated.png"
+    )
     assert len(result["drift"]) == 3 and len(result["border_minus_centre"]) == 4
     assert all(d >= 0 for d in result["drift"])
     assert (tmp_path / "repeated.png").stat().st_size > 0
@@ -63,8 +64,10 @@ def test_every_shipped_style_network_keeps_the_photo_and_paints_its_own_style():
 
     fast_style = InProcessBackend(SOLUTIONS_DIR)._load("fast_style")
     cat = image_io.load_image(image_io.embedded("cat_chelsea"), max_side=128, multiple=4)
-    results = {style: fast_style.stylize(fast_style.pretrained(style), cat)
-               for style in sorted(fast_style.SHIPPED)}
+    results = {
+        style: fast_style.stylize(fast_style.pretrained(style), cat)
+        for style in sorted(fast_style.SHIPPED)
+    }
     assert len(results) >= 2, "the chained-filters experiment needs two shipped styles"
     for style, result in results.items():
         assert result.shape == cat.shape and 0.0 <= result.min() <= result.max() <= 1.0

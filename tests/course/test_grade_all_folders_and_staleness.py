@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import practicum
-from practicum.grader import grade_all
+from practicum.grader.grading import grade_all
 
 CORRECT = (practicum.REPO_ROOT / "solutions" / "conv.py").read_text()
 STUB = (practicum.REPO_ROOT / "exercises" / "conv.py").read_text()
@@ -38,10 +38,28 @@ def make_class(root: Path) -> Path:
 
 
 def run(submissions: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "practicum.grader.cli", "grade-all",
-                           str(submissions), "--out", str(out), "-j", "2", "--timeout", "10",
-                           "--task", "conv", *options], cwd=practicum.REPO_ROOT,
-                          capture_output=True, text=True, timeout=1800)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "practicum.grader.cli",
+            "grade-all",
+            str(submissions),
+            "--out",
+            str(out),
+            "-j",
+            "2",
+            "--timeout",
+            "10",
+            "--task",
+            "conv",
+            *options,
+        ],
+        cwd=practicum.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +109,27 @@ def test_no_class_csv_cell_is_a_formula_and_no_report_line_is_forged(graded):
 
 def test_bad_names_get_deterministic_derived_names_no_plain_name_can_take():
     assert grade_all.safe_name("ada.lovelace-2") == "ada.lovelace-2"
-    for bad in ["class.csv", "CLASS.CSV", "a/b", "a\\b", "..", ".", "a\nb", "x\u2215y",
-                "x\uff0fy", "ann\u202e", "zw\u200bsp", "a b", "-rf", "é", "", "x" * 65, "a__b",
-                "=1+1", "a."]:
+    for bad in [
+        "class.csv",
+        "CLASS.CSV",
+        "a/b",
+        "a\\b",
+        "..",
+        ".",
+        "a\nb",
+        "x\u2215y",
+        "x\uff0fy",
+        "ann\u202e",
+        "zw\u200bsp",
+        "a b",
+        "-rf",
+        "é",
+        "",
+        "x" * 65,
+        "a__b",
+        "=1+1",
+        "a.",
+    ]:
         name = grade_all.safe_name(bad)
         assert name == grade_all.safe_name(bad), bad  # deterministic
         assert "__" in name and not grade_all.is_plain_name(name), bad
@@ -119,28 +155,32 @@ def test_a_rerun_with_nothing_changed_grades_nobody(graded, tmp_path):
     assert (root / "out" / "class.csv").read_bytes() == before
 
 
-def test_a_points_change_is_rescored_without_running_code_and_equals_a_fresh_run(graded,
-                                                                                   tmp_path):
+def test_a_points_change_is_rescored_without_running_code_and_equals_a_fresh_run(graded, tmp_path):
     root = copy_of(graded, tmp_path)
     (tmp_path / "points.toml").write_text(POINTS)
-    seconds = {path.parent.name: json.loads(path.read_text())["seconds"]
-               for path in (root / "out").glob("*/grade.json")}
-    completed = run(root / "submissions", root / "out", "--config",
-                    str(tmp_path / "points.toml"))
+    seconds = {
+        path.parent.name: json.loads(path.read_text())["seconds"]
+        for path in (root / "out").glob("*/grade.json")
+    }
+    completed = run(root / "submissions", root / "out", "--config", str(tmp_path / "points.toml"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "3 rescored (points changed), no code run" in completed.stdout
     assert "0 graded, 3 rescored" in completed.stdout
-    assert {path.parent.name: json.loads(path.read_text())["seconds"]  # not graded again
-            for path in (root / "out").glob("*/grade.json")} == seconds
+    assert {
+        path.parent.name: json.loads(path.read_text())["seconds"]  # not graded again
+        for path in (root / "out").glob("*/grade.json")
+    } == seconds
     assert rows(root / "out")["ada"]["conv"] == "7.00"
     fresh = tmp_path / "fresh"
-    completed = run(make_class(fresh / "submissions"), fresh / "out", "--config",
-                    str(tmp_path / "points.toml"))
+    completed = run(
+        make_class(fresh / "submissions"), fresh / "out", "--config", str(tmp_path / "points.toml")
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert (root / "out" / "class.csv").read_bytes() == (fresh / "out" / "class.csv").read_bytes()
     for name in map(grade_all.safe_name, CLASS):
-        assert ((root / "out" / name / "report.md").read_bytes()
-                == (fresh / "out" / name / "report.md").read_bytes())
+        assert (root / "out" / name / "report.md").read_bytes() == (
+            fresh / "out" / name / "report.md"
+        ).read_bytes()
 
 
 def test_a_changed_submission_is_regraded_and_the_run_says_why(graded, tmp_path):
@@ -161,9 +201,17 @@ def test_a_changed_submission_is_regraded_and_the_run_says_why(graded, tmp_path)
 def test_every_grade_records_what_decided_it(graded):
     root, _ = graded
     grade = json.loads((root / "out" / "ada" / "grade.json").read_text())
-    assert set(grade["fingerprint"]) == {"submission", "reference", "tests", "points",
-                                         "tasks", "course"}
+    assert set(grade["fingerprint"]) == {
+        "submission",
+        "submitted_at",  # "" when nothing says when it was handed in
+        "reference",
+        "tests",
+        "points",
+        "tasks",
+        "course",
+    }
     assert grade["fingerprint"]["tasks"] == ["conv"]
+    assert grade["fingerprint"]["submitted_at"] == ""
     assert grade["fingerprint"]["course"].startswith(practicum.__version__ + "+")
     outcomes = grade["scored_from"]["outcomes"]
     assert outcomes and {"nodeid", "name", "task", "outcome", "message"} <= set(outcomes[0])

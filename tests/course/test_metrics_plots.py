@@ -11,11 +11,10 @@ import pytest
 from PIL import Image
 
 from practicum import SOLUTIONS_DIR
-from practicum.grader.proxy import Candidate, CandidateError, InProcessBackend
+from practicum.grader.running.proxy import Candidate, CandidateError, InProcessBackend
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-           "truck"]
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,8 @@ def expect_png(path, min_side: int = 200, max_side: int = 3000) -> tuple[int, in
         width, height = image.size
         pixels = np.asarray(image.convert("L"))
     assert min_side <= width <= max_side and min_side <= height <= max_side, (
-        f"{path.name} is {width} x {height} pixels")
+        f"{path.name} is {width} x {height} pixels"
+    )
     assert pixels.std() > 5, f"{path.name} is nearly blank"
     return width, height
 
@@ -81,6 +81,7 @@ def test_plot_reliability_diagram_writes_a_png(metrics, predictions, tmp_path, n
 
 def test_plot_reliability_diagram_handles_certain_predictions(metrics, tmp_path):
     path = tmp_path / "certain.png"
-    metrics.plot_reliability_diagram([0, 1, 1], np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]),
-                                     str(path))
+    metrics.plot_reliability_diagram(
+        [0, 1, 1], np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), str(path)
+    )
     expect_png(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -30,8 +31,11 @@ from tests.course.nbgrader_helpers import (
     nbgrader,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader,
-              pytest.mark.skipif(not have_nbgrader(), reason="nbgrader is not installed")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.nbgrader,
+    pytest.mark.skipif(not have_nbgrader(), reason="nbgrader is not installed"),
+]
 
 ASSIGNMENT = "assignment3"
 FULL = 40.0  # the check cells of Assignment 3
@@ -39,14 +43,21 @@ FULL = 40.0  # the check cells of Assignment 3
 # content by w, log_loss clips only from below (the probability metrics),
 # pool_output_shape moves by 1 instead of the window by default
 BOB_CHANGES = {
-    "style_losses_total_loss": ("weight * style + (1.0 - weight) * content",
-                                "weight * content + (1.0 - weight) * style"),
+    "style_losses_total_loss": (
+        "weight * style + (1.0 - weight) * content",
+        "weight * content + (1.0 - weight) * style",
+    ),
     "metrics_log_loss": ("np.clip(picked, eps, 1.0 - eps)", "np.clip(picked, eps, 1.0)"),
-    "conv_pool_output_shape": ("strides = window if stride is None else stride",
-                               "strides = 1 if stride is None else stride"),
+    "conv_pool_output_shape": (
+        "strides = window if stride is None else stride",
+        "strides = 1 if stride is None else stride",
+    ),
 }
-BOB_LOSES = ("check_style_losses_total_loss", "check_metrics_probability_metrics",
-             "check_conv_pool_output_shape")  # some of those parts' points, no others'
+BOB_LOSES = (
+    "check_style_losses_total_loss",
+    "check_metrics_probability_metrics",
+    "check_conv_pool_output_shape",
+)  # some of those parts' points, no others'
 
 
 def scores_by_cell(course: Path, student: str) -> dict[str, float | None]:
@@ -75,15 +86,22 @@ def flow(tmp_path_factory):
     for student, changes in (("alice", {}), ("bob", BOB_CHANGES)):
         home = tmp / student
         home.mkdir()
-        nbgrader("fetch_assignment", ASSIGNMENT, f"--course={COURSE_ID}", cwd=home,
-                 exchange=exchange)
+        nbgrader(
+            "fetch_assignment", ASSIGNMENT, f"--course={COURSE_ID}", cwd=home, exchange=exchange
+        )
         notebook = home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         answers = {"q_cifar_harder": "Colour photos of objects vary much more than digits."}
         if student == "alice":
             answers["q_depth_conv"] = "Better up to a few layers, then it levels off."
         fill_in(notebook, source, changes=changes, answers=answers)
-        nbgrader("submit", ASSIGNMENT, f"--course={COURSE_ID}", f"--student={student}",
-                 cwd=home, exchange=exchange)
+        nbgrader(
+            "submit",
+            ASSIGNMENT,
+            f"--course={COURSE_ID}",
+            f"--student={student}",
+            cwd=home,
+            exchange=exchange,
+        )
         work[student] = notebook
     nbgrader("collect", ASSIGNMENT, cwd=course, exchange=exchange)
     sandboxed = tmp / "sandboxed"
@@ -95,19 +113,30 @@ def flow(tmp_path_factory):
 
     nbgrader("autograde", ASSIGNMENT, cwd=course, exchange=exchange)
     nbgrader("generate_feedback", ASSIGNMENT, cwd=course, exchange=exchange)
-    done = subprocess.run([str(BIN / "grader"), "nbgrader-autograde", str(sandboxed),
-                           ASSIGNMENT], env=env(), capture_output=True, text=True,
-                          timeout=1800)
+    done = subprocess.run(
+        [str(BIN / "grader"), "nbgrader-autograde", str(sandboxed), ASSIGNMENT],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    return {"course": course, "exchange": exchange, "sandboxed": sandboxed,
-            "work": work, "log": done.stdout + done.stderr,
-            "nbgrader_csv": exported(course, exchange),
-            "sandboxed_csv": exported(sandboxed, exchange)}
+    nbgrader("generate_feedback", ASSIGNMENT, cwd=sandboxed, exchange=exchange)
+    return {
+        "course": course,
+        "exchange": exchange,
+        "sandboxed": sandboxed,
+        "work": work,
+        "log": done.stdout + done.stderr,
+        "nbgrader_csv": exported(course, exchange),
+        "sandboxed_csv": exported(sandboxed, exchange),
+    }
 
 
 def test_the_released_notebook_has_no_solution_and_no_hidden_test(flow):
-    released = json.loads((flow["course"] / "release" / ASSIGNMENT /
-                           f"{ASSIGNMENT}.ipynb").read_text())
+    released = json.loads(
+        (flow["course"] / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    )
     text = "\n".join("".join(cell["source"]) for cell in released["cells"])
     assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text
     assert "BEGIN SOLUTION" not in text and "A model answer" not in text
@@ -135,16 +164,18 @@ def test_the_export_has_the_right_totals(flow):
     rows = flow["nbgrader_csv"]
     bob = scores_by_cell(flow["course"], "bob")
     assert float(rows["alice"]["score"]) == pytest.approx(FULL, abs=1e-3)
-    assert float(rows["bob"]["score"]) == \
-        pytest.approx(sum(score or 0.0 for score in bob.values()), abs=1e-3)
+    assert float(rows["bob"]["score"]) == pytest.approx(
+        sum(score or 0.0 for score in bob.values()), abs=1e-3
+    )
     assert float(rows["bob"]["score"]) < FULL - 1
     assert float(rows["alice"]["max_score"]) == pytest.approx(FULL + 15.0)  # and 15 written
 
 
 def test_the_feedback_shows_the_failures_but_not_the_hidden_tests(flow):
     for student in ("alice", "bob"):
-        html = (flow["course"] / "feedback" / student / ASSIGNMENT /
-                f"{ASSIGNMENT}.html").read_text()
+        html = (
+            flow["course"] / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        ).read_text()
         assert "BEGIN HIDDEN TESTS" not in html and "hidden=True" not in html
         assert "check_metrics_probability_metrics" in html or "probability_metrics" in html
     bob = (flow["course"] / "feedback" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
@@ -153,8 +184,10 @@ def test_the_feedback_shows_the_failures_but_not_the_hidden_tests(flow):
 
 def test_the_sandboxed_autograde_gives_the_same_grades_as_nbgrader(flow):
     for student in ("alice", "bob"):
-        ours, theirs = (scores_by_cell(flow["sandboxed"], student),
-                        scores_by_cell(flow["course"], student))
+        ours, theirs = (
+            scores_by_cell(flow["sandboxed"], student),
+            scores_by_cell(flow["course"], student),
+        )
         assert ours.keys() == theirs.keys()
         for name, score in theirs.items():  # the same partial credit, within rounding
             assert ours[name] == (score if score is None else pytest.approx(score, abs=1e-3))
@@ -172,11 +205,12 @@ def test_a_malformed_notebook_scores_zero_with_a_message_and_the_others_are_grad
 
 
 def test_the_sandboxed_path_rebuilds_modules_as_the_kernel_sees_them(flow):
-    from practicum.grader.nbgrader_autograde import read_notebook, task_modules
+    from practicum.grader.grading.nbgrader_submissions import read_notebook, task_modules
 
     source = read_notebook(flow["course"] / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    submitted = read_notebook(flow["course"] / "submitted" / "bob" / ASSIGNMENT /
-                              f"{ASSIGNMENT}.ipynb")
+    submitted = read_notebook(
+        flow["course"] / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    )
     modules = task_modules(source, submitted)
     assert sorted(modules) == ["conv", "metrics", "style_losses"]
     assert "weight * content + (1.0 - weight) * style" in modules["style_losses"]
@@ -184,3 +218,36 @@ def test_the_sandboxed_path_rebuilds_modules_as_the_kernel_sees_them(flow):
     assert "def gram_matrix" not in modules["metrics"]
     assert all("check(globals()" not in text for text in modules.values())
     assert json.dumps(modules)  # plain text
+
+
+def test_the_sandboxed_path_says_which_sandbox_graded(flow):
+    assert re.search(
+        r"grading assignment3 with --sandbox (bwrap|process): 3 submission", flow["log"]
+    )
+    assert "SAWarning" not in flow["log"] and "MovedIn20Warning" not in flow["log"]
+
+
+def test_the_sandboxed_path_gives_every_student_nbgraders_feedback_without_hidden_tests(flow):
+    for student in ("alice", "bob", "carol"):
+        html = (
+            flow["sandboxed"] / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        ).read_text()
+        assert "BEGIN HIDDEN TESTS" not in html and "hidden=True" not in html, student
+        assert "def test_" not in html, student
+    bob = (flow["sandboxed"] / "feedback" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "grading checks pass" in bob and "log_loss" in bob
+    carol = (
+        flow["sandboxed"] / "feedback" / "carol" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    ).read_text()
+    assert "could not be read" in carol
+
+
+def test_the_sandboxed_feedback_shows_the_gradebook_s_scores(flow):
+    for student in ("alice", "bob"):
+        html = (
+            flow["sandboxed"] / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        ).read_text()
+        total = float(flow["sandboxed_csv"][student]["score"])
+        shown = re.search(r"Score:\s*([0-9.]+)\s*/\s*([0-9.]+)", html)
+        assert shown, html[:2000]
+        assert float(shown.group(1)) == pytest.approx(total, abs=0.01)

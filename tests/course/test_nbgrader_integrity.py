@@ -41,21 +41,34 @@ from tests.course.nbgrader_helpers import (
 )
 from tests.course.test_gradescope import run_autograder
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader,
-              pytest.mark.skipif(not have_nbgrader(), reason="nbgrader is not installed")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.nbgrader,
+    pytest.mark.skipif(not have_nbgrader(), reason="nbgrader is not installed"),
+]
 
 ASSIGNMENT = "assignment3"
 TASKS = ("conv", "metrics", "style_losses")
 WRITTEN = ("q_cifar_harder", "q_repeated_filter", "q_depth_conv")
-TYPO = {"style_losses_content_loss": ("def content_loss(generated, target) -> tf.Tensor:",
-                                      "def content_loss(generated, target) -> tf.Tensor")}
-PLANTED = {"style_losses_gram_matrix": ("gram = gram / tf.cast(height * width, gram.dtype)",
-                                        "gram = gram"),
-           "metrics_accuracy": ("float(np.mean(y_pred == y_true))",
-                                "float(np.sum(y_pred == y_true))")}
-RAISER = {"style_losses_content_loss": ("def content_loss(generated, target) -> tf.Tensor:",
-                                        "undefined_helper()\n\n\n"
-                                        "def content_loss(generated, target) -> tf.Tensor:")}
+TYPO = {
+    "style_losses_content_loss": (
+        "def content_loss(generated, target) -> tf.Tensor:",
+        "def content_loss(generated, target) -> tf.Tensor",
+    )
+}
+PLANTED = {
+    "style_losses_gram_matrix": (
+        "gram = gram / tf.cast(height * width, gram.dtype)",
+        "gram = gram",
+    ),
+    "metrics_accuracy": ("float(np.mean(y_pred == y_true))", "float(np.sum(y_pred == y_true))"),
+}
+RAISER = {
+    "style_losses_content_loss": (
+        "def content_loss(generated, target) -> tf.Tensor:",
+        "undefined_helper()\n\n\ndef content_loss(generated, target) -> tf.Tensor:",
+    )
+}
 SOLUTION_FILES = {"style_losses_gram_matrix": "style_losses", "metrics_accuracy": "metrics"}
 
 
@@ -76,8 +89,14 @@ def mallory(released: dict) -> dict:
             meta.update(solution=False, points=1000)
         elif meta.get("grade_id") == "check_conv_conv_output_shape":
             meta["points"] = 1000
-            cell["outputs"] = [{"output_type": "execute_result", "execution_count": 1,
-                                "metadata": {}, "data": {"text/plain": "1000.0"}}]
+            cell["outputs"] = [
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "data": {"text/plain": "1000.0"},
+                }
+            ]
     return notebook
 
 
@@ -122,33 +141,70 @@ def graded(tmp_path_factory):
     for student in ("typo", "planted"):
         submit(own, student, work / f"{student}.ipynb")
 
-    done = subprocess.run([str(BIN / "grader"), "nbgrader-autograde", str(course),
-                           ASSIGNMENT], env=env(), capture_output=True, text=True,
-                          timeout=1800)
+    done = subprocess.run(
+        [str(BIN / "grader"), "nbgrader-autograde", str(course), ASSIGNMENT],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     nbgrader("autograde", ASSIGNMENT, cwd=own, exchange=exchange)
     report = tmp / "report"
     graded_modules = subprocess.run(
-        [str(BIN / "grader"), "grade", str(planted_modules(tmp / "planted_modules")),
-         "--out", str(report), *[arg for task in TASKS for arg in ("--task", task)]],
-        env=env(), capture_output=True, text=True, timeout=1800)
+        [
+            str(BIN / "grader"),
+            "grade",
+            str(planted_modules(tmp / "planted_modules")),
+            "--out",
+            str(report),
+            *[arg for task in TASKS for arg in ("--task", task)],
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert graded_modules.returncode in (0, 1), graded_modules.stdout + graded_modules.stderr
     tasks = [arg for task in TASKS for arg in ("--task", task)]
     shutil.copytree(tmp / "planted_modules", tmp / "class" / "planted")
     class_run = subprocess.run(
-        [str(BIN / "grader"), "grade-all", str(tmp / "class"), "--out", str(tmp / "class_out"),
-         *tasks], env=env(), capture_output=True, text=True, timeout=1800)
+        [
+            str(BIN / "grader"),
+            "grade-all",
+            str(tmp / "class"),
+            "--out",
+            str(tmp / "class_out"),
+            *tasks,
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert class_run.returncode == 0, class_run.stdout + class_run.stderr
     zip_path = tmp / "autograder.zip"
-    built = subprocess.run([str(BIN / "grader"), "gradescope", "build", "--out", str(zip_path),
-                            *tasks], env=env(), capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [str(BIN / "grader"), "gradescope", "build", "--out", str(zip_path), *tasks],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr
-    gradescope = run_autograder(zip_path, tmp / "gradescope", {
-        path.name: path.read_text() for path in (tmp / "planted_modules").glob("*.py")})
-    return {"course": course, "own": own, "log": done.stdout + done.stderr,
-            "grade": json.loads((report / "grade.json").read_text()),
-            "class": list(csv.DictReader((tmp / "class_out" / "class.csv").open())),
-            "gradescope": gradescope}
+    gradescope = run_autograder(
+        zip_path,
+        tmp / "gradescope",
+        {path.name: path.read_text() for path in (tmp / "planted_modules").glob("*.py")},
+    )
+    return {
+        "course": course,
+        "own": own,
+        "log": done.stdout + done.stderr,
+        "grade": json.loads((report / "grade.json").read_text()),
+        "class": list(csv.DictReader((tmp / "class_out" / "class.csv").open())),
+        "gradescope": gradescope,
+    }
 
 
 def test_a_notebook_whose_cells_claim_points_gets_exactly_what_the_stub_gets(graded):
@@ -162,10 +218,14 @@ def test_a_notebook_whose_cells_claim_points_gets_exactly_what_the_stub_gets(gra
 def test_what_was_ignored_is_said_without_quoting_the_submission(graded):
     log = graded["log"]
     for grade_id in WRITTEN:
-        assert (f"mallory: cell '{grade_id}' was handed in as a code cell with changed "
-                f"solution, points: graded as the source's markdown written answer") in log
-    assert ("mallory: cell 'check_conv_conv_output_shape' was handed in as a code cell with "
-            "changed points: graded as the source's code check cell") in log
+        assert (
+            f"mallory: cell '{grade_id}' was handed in as a code cell with changed "
+            f"solution, points: graded as the source's markdown written answer"
+        ) in log
+    assert (
+        "mallory: cell 'check_conv_conv_output_shape' was handed in as a code cell with "
+        "changed points: graded as the source's code check cell"
+    ) in log
     assert "1000" not in log
     assert "stub: cell" not in log  # an untouched notebook has nothing to report
 
@@ -179,16 +239,19 @@ def test_a_syntax_error_in_one_cell_costs_only_what_that_cell_defines(graded):
         if grade_id.startswith("check_") and grade_id != "check_style_losses_content_loss":
             assert score > 0, grade_id
             assert score == pytest.approx(theirs[grade_id], abs=1e-3), grade_id
-    assert ("typo: cell 29 (style_losses_content_loss) does not compile (line 1: "
-            "expected ':')") in graded["log"]
+    assert (
+        "typo: cell 29 (style_losses_content_loss) does not compile (line 1: expected ':')"
+    ) in graded["log"]
 
 
 def test_a_cell_that_raises_costs_only_what_it_defines_and_is_named(graded):
     raiser = scores_by_cell(graded["course"], "raiser")
     typo = scores_by_cell(graded["course"], "typo")
     assert raiser == typo  # both lose content_loss's checks, and only those
-    assert ("raiser: cell 29 (style_losses_content_loss) raised NameError when it ran: the "
-            "rest of that cell did not run") in graded["log"]
+    assert (
+        "raiser: cell 29 (style_losses_content_loss) raised NameError when it ran: the "
+        "rest of that cell did not run"
+    ) in graded["log"]
 
 
 def test_the_planted_mistakes_score_the_same_fraction_on_every_path(graded):
@@ -205,7 +268,8 @@ def test_the_planted_mistakes_score_the_same_fraction_on_every_path(graded):
     assert 0.5 < by_grade < 1.0
     [planted] = graded["class"]
     assert float(planted["total"]) / float(planted["max_score"]) == pytest.approx(
-        by_grade, abs=1e-3)
+        by_grade, abs=1e-3
+    )
     gradescope = graded["gradescope"]
     assert sum(test["max_score"] for test in gradescope["tests"]) == pytest.approx(40.0)
     assert gradescope["score"] / 40.0 == pytest.approx(by_grade, abs=1e-3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from practicum.grader.proxy import (
+from practicum.grader.running.proxy import (
     AsTensor,
     Candidate,
     CandidateError,
@@ -24,11 +24,14 @@ def submission(tmp_path, source: str | None, name: str = "task") -> Candidate:
 
 
 def test_results_come_back_as_plain_numpy_data(tmp_path):
-    candidate = submission(tmp_path, (
-        "import numpy as np, tensorflow as tf\n"
-        "def tensor(x): return tf.reduce_sum(x)\n"
-        "def pair(): return (np.float32(1.5), [tf.ones(2), 3])\n"
-    ))
+    candidate = submission(
+        tmp_path,
+        (
+            "import numpy as np, tensorflow as tf\n"
+            "def tensor(x): return tf.reduce_sum(x)\n"
+            "def pair(): return (np.float32(1.5), [tf.ones(2), 3])\n"
+        ),
+    )
     value = candidate.call("task", "tensor", AsTensor(np.ones((2, 2), np.float32)))
     assert isinstance(value, np.ndarray) and float(value) == 4.0
     first, (array, number) = candidate.call("task", "pair")
@@ -104,13 +107,17 @@ def test_the_candidate_gets_copies_of_numpy_inputs(tmp_path):
 
 
 def test_gradients_are_taken_in_the_candidate_and_returned_as_data(tmp_path):
-    candidate = submission(tmp_path, (
-        "import tensorflow as tf\n"
-        "def f(x, ys): return tf.reduce_sum(x * x) + tf.reduce_sum(ys[0])\n"
-        "def constant(x): return tf.constant(1.0)\n"
-    ))
+    candidate = submission(
+        tmp_path,
+        (
+            "import tensorflow as tf\n"
+            "def f(x, ys): return tf.reduce_sum(x * x) + tf.reduce_sum(ys[0])\n"
+            "def constant(x): return tf.constant(1.0)\n"
+        ),
+    )
     value, (grad_x, grad_ys) = candidate.value_and_grad(
-        "task", "f", np.array([1.0, 2.0]), [np.ones(2), np.ones(3)], wrt=(0, 1))
+        "task", "f", np.array([1.0, 2.0]), [np.ones(2), np.ones(3)], wrt=(0, 1)
+    )
     assert float(value) == 7.0
     assert np.allclose(grad_x, [2.0, 4.0])
     assert np.allclose(grad_ys[0], 1.0) and grad_ys[1] is None
@@ -127,16 +134,20 @@ def test_two_implementations_of_one_module_load_side_by_side(tmp_path):
 def test_sibling_modules_import_each_other_relatively(tmp_path):
     candidate = submission(tmp_path, "def base(): return 5\n", name="helper")
     (tmp_path / "submission" / "task.py").write_text(
-        "from .helper import base\ndef f(): return base() + 1\n")
+        "from .helper import base\ndef f(): return base() + 1\n"
+    )
     assert candidate.call("task", "f") == 6
 
 
 def test_every_call_is_noted_with_whether_it_returned(tmp_path):
-    candidate = submission(tmp_path, (
-        "def ok(x): return x\n"
-        "def refuses(x): raise ValueError('Received: x')\n"
-        "def todo(x): raise NotImplementedError\n"
-    ))
+    candidate = submission(
+        tmp_path,
+        (
+            "def ok(x): return x\n"
+            "def refuses(x): raise ValueError('Received: x')\n"
+            "def todo(x): raise NotImplementedError\n"
+        ),
+    )
     candidate.call("task", "ok", 1.0)
     with pytest.raises(CandidateError):
         candidate.module("task").refuses(1.0)
@@ -144,5 +155,9 @@ def test_every_call_is_noted_with_whether_it_returned(tmp_path):
         candidate.call("task", "todo", 1.0)
     with pytest.raises(MissingImplementation):
         candidate.call("task", "absent")
-    assert candidate.journal == [("task", "ok", True), ("task", "refuses", False),
-                                 ("task", "todo", False), ("task", "absent", False)]
+    assert candidate.journal == [
+        ("task", "ok", True),
+        ("task", "refuses", False),
+        ("task", "todo", False),
+        ("task", "absent", False),
+    ]

@@ -19,8 +19,13 @@ FAILING = ("test_gram_matrix_normalize_divides_by_the_number_of_positions",)
 
 
 def grader(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "practicum.grader.cli", *args],
-                          cwd=practicum.REPO_ROOT, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "practicum.grader.cli", *args],
+        cwd=practicum.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +33,9 @@ def references(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("references")
     good, broken = root / "good", root / "broken"
     for path in (good, broken):
-        shutil.copytree(practicum.REPO_ROOT / "solutions", path,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            practicum.REPO_ROOT / "solutions", path, ignore=shutil.ignore_patterns("__pycache__")
+        )
     module = broken / "style_losses.py"
     source = module.read_text()
     line = "        gram = gram / tf.cast(height * width, gram.dtype)\n"
@@ -43,8 +49,16 @@ def references(tmp_path_factory) -> dict[str, Path]:
 
 def test_grade_all_refuses_a_reference_that_fails_a_public_test(references):
     out = references["root"] / "out-all"
-    completed = grader("grade-all", str(references["submissions"]), "--out", str(out),
-                       "--reference", str(references["broken"]), "--task", "style_losses")
+    completed = grader(
+        "grade-all",
+        str(references["submissions"]),
+        "--out",
+        str(out),
+        "--reference",
+        str(references["broken"]),
+        "--task",
+        "style_losses",
+    )
     assert completed.returncode == 2
     assert f"--reference {references['broken']}" in completed.stderr
     for name in FAILING:
@@ -55,23 +69,52 @@ def test_grade_all_refuses_a_reference_that_fails_a_public_test(references):
 
 def test_grade_refuses_it_too_and_writes_no_report(references):
     out = references["root"] / "out-one"
-    completed = grader("grade", str(references["submissions"] / "ada"), "--out", str(out),
-                       "--reference", str(references["broken"]), "--task", "style_losses")
+    completed = grader(
+        "grade",
+        str(references["submissions"] / "ada"),
+        "--out",
+        str(out),
+        "--reference",
+        str(references["broken"]),
+        "--task",
+        "style_losses",
+    )
     assert completed.returncode == 2
     assert all(name in completed.stderr for name in FAILING)
     assert not out.exists()
 
 
 def test_force_grades_against_it_with_a_warning_naming_the_tests(references):
-    completed = grader("grade", "solutions", "--reference", str(references["broken"]),
-                       "--task", "style_losses", "--visibility", "public", "--force")
+    completed = grader(
+        "compare",
+        "solutions",
+        "--reference",
+        str(references["broken"]),
+        "--task",
+        "style_losses",
+        "--visibility",
+        "public",
+        "--force",
+        "--sandbox",
+        "off",
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "warning" in completed.stderr and all(name in completed.stderr for name in FAILING)
     assert "style_losses" in completed.stdout  # the score table
 
 
 def test_a_reference_that_passes_the_public_tests_is_accepted(references):
-    completed = grader("grade", "solutions", "--reference", str(references["good"]),
-                       "--task", "conv", "--visibility", "public")
+    completed = grader(
+        "compare",
+        "solutions",
+        "--reference",
+        str(references["good"]),
+        "--task",
+        "conv",
+        "--visibility",
+        "public",
+        "--sandbox",
+        "off",
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "public test" not in completed.stderr

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from practicum.grader import notebooks, reports, scoring
+from practicum.grader.export import reports
+from practicum.grader.grading import scoring, submissions
 
 FORGED_TOTAL = "**Total: 105 / 105** (regraded by staff)"
 ATTACKS = {
@@ -33,8 +34,14 @@ ATTACKS = {
     "list and quote": "\n- 105 / 105\n1. regraded\n> staff",
     "math": "$\\huge Total: 105$",
 }
-HIDDEN = {"\u202e": "bidi override", "\u200b": "zero-width space", "\u2066": "bidi isolate",
-          "\x1b": "ANSI escape", "\u2215": "division slash", "\ufeff": "BOM"}
+HIDDEN = {
+    "\u202e": "bidi override",
+    "\u200b": "zero-width space",
+    "\u2066": "bidi isolate",
+    "\x1b": "ANSI escape",
+    "\u2215": "division slash",
+    "\ufeff": "BOM",
+}
 TRICKS = "solutions\u2215conv.py \u202egnp.exe\u200b \x1b[31mred\x1b[0m \u2066x\u2069 \ufeff"
 
 
@@ -42,13 +49,31 @@ def attacked_result(attack: str) -> scoring.StudentResult:
     """A submission whose student name, notes, task note and failure message all carry
     ``attack`` (and the invisible tricks)."""
     text = attack + TRICKS
-    rows = [{"nodeid": "tests/public/test_conv.py::test_a", "name": "test_a", "task": "conv",
-             "visibility": "public", "outcome": "failed", "message": f"boom {text}"},
-            {"nodeid": "tests/hidden/test_conv.py::test_b", "name": "test_b", "task": "conv",
-             "visibility": "hidden", "outcome": "passed", "message": ""}]
-    return scoring.score_student(f"ann{text}", rows, scoring.GradingConfig(),
-                                 notes=[f"both x{text}.py and x{text}.ipynb were handed in"],
-                                 task_notes={"conv": f"conv{text}.ipynb is not valid JSON"})
+    rows = [
+        {
+            "nodeid": "tests/public/test_conv.py::test_a",
+            "name": "test_a",
+            "task": "conv",
+            "visibility": "public",
+            "outcome": "failed",
+            "message": f"boom {text}",
+        },
+        {
+            "nodeid": "tests/hidden/test_conv.py::test_b",
+            "name": "test_b",
+            "task": "conv",
+            "visibility": "hidden",
+            "outcome": "passed",
+            "message": "",
+        },
+    ]
+    return scoring.score_student(
+        f"ann{text}",
+        rows,
+        scoring.GradingConfig(),
+        notes=[f"both x{text}.py and x{text}.ipynb were handed in"],
+        task_notes={"conv": f"conv{text}.ipynb is not valid JSON"},
+    )
 
 
 def written(result: scoring.StudentResult, out: Path) -> dict[str, str]:
@@ -79,23 +104,44 @@ def test_a_forged_line_in_the_markdown_report_stays_text(tmp_path, attack):
     markdown = written(attacked_result(attack), tmp_path)["report.md"]
     lines = structure(markdown)
     assert [line for line in lines if line.startswith("#")] == [
-        lines[0], "## conv", "### test_a (0 / 5)"]
+        lines[0],
+        "## conv",
+        "### conv: 1 failed (-5)",
+        "#### test_a (0 / 5)",
+    ]
     assert lines[0].startswith("# Grade report: ann")
-    assert [line for line in lines if "Total" in line and "**" in line
-            and not line.startswith(">") and not line.startswith("#")] == ["**Total: 5 / 10**"]
+    assert [
+        line
+        for line in lines
+        if "Total" in line
+        and "**" in line
+        and not line.startswith(">")
+        and not line.startswith("#")
+    ] == ["**Total: 5 / 10**"]
     assert [line for line in lines if line.startswith("|")] == [
-        "| task | score | tests passed |", "| --- | ---: | ---: |", "| conv | 5 / 10 | 1 / 2 |"]
-    assert not [line for line in lines if line.strip() and not line.startswith(
-        ("# ", "## ", "### ", "**Total", "> ", "| "))]  # nothing else starts a line
+        "| task | score | tests passed |",
+        "| --- | ---: | ---: |",
+        "| conv | 5 / 10 | 1 / 2 |",
+    ]
+    assert not [
+        line
+        for line in lines
+        if line.strip()
+        and not line.startswith(("# ", "## ", "### ", "#### ", "**Total", "> ", "| "))
+    ]  # nothing else starts a line
     assert not any("<img" in line or "<script" in line for line in lines)  # code is text
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS.values()), ids=list(ATTACKS))
 def test_a_commonmark_renderer_sees_only_the_report_s_own_structure(tmp_path, attack):
     markdown_it = pytest.importorskip("markdown_it")
-    page = markdown_it.MarkdownIt("commonmark").enable("table").render(
-        written(attacked_result(attack), tmp_path)["report.md"])
+    page = (
+        markdown_it.MarkdownIt("commonmark")
+        .enable("table")
+        .render(written(attacked_result(attack), tmp_path)["report.md"])
+    )
     assert page.count("<h1>") == 1 and page.count("<h2>") == 1 and page.count("<h3>") == 1
+    assert page.count("<h4>") == 1
     assert re.findall(r"<strong>(.*?)</strong>", page) == ["Total: 5 / 10"]
     assert page.count("<table>") == 1 and page.count("<tr>") == 2  # header and conv
     for tag in ("<img", "<script", "<a ", "<li>", "<hr"):
@@ -115,8 +161,7 @@ def test_gradescope_output_is_plain_text_and_a_note_keeps_to_its_line(tmp_path, 
     results = json.loads(written(attacked_result(attack), tmp_path)["results.json"])
     assert results["output_format"] == results["test_output_format"] == "text"
     assert results["test_name_format"] == "text"
-    assert all(test["output_format"] == test["name_format"] == "text"
-               for test in results["tests"])
+    assert all(test["output_format"] == test["name_format"] == "text" for test in results["tests"])
     lines = results["output"].split("\n")
     assert len(lines) == 2 and lines[0].startswith("both x") and lines[1] == "conv: 5 / 10"
 
@@ -139,37 +184,58 @@ def test_a_file_name_with_a_forged_total_from_a_real_submission_stays_on_its_lin
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / f"{name}.py").write_text("x = 1\n")
     (tmp_path / "in" / f"{name}.ipynb").write_text("{}")
-    prepared = notebooks.prepare_submission(tmp_path / "in", tmp_path / "modules")
+    prepared = submissions.prepare_submission(tmp_path / "in", tmp_path / "modules")
     assert any(forged in note for note in prepared.notes)  # the note carries the name
-    result = scoring.score_student("ann", [], scoring.GradingConfig(), notes=prepared.notes,
-                                   expected_tasks=["conv"])
+    result = scoring.score_student(
+        "ann", [], scoring.GradingConfig(), notes=prepared.notes, expected_tasks=["conv"]
+    )
     files = written(result, tmp_path / "out")
     lines = structure(files["report.md"])
     assert [line for line in lines if "Total" in line and not line.startswith(">")] == [
-        "**Total: 0 / 10**"]
-    assert [line for line in lines if line.startswith("#")] == [
-        "# Grade report: ann", "## conv"]
+        "**Total: 0 / 10**"
+    ]
+    assert [line for line in lines if line.startswith("#")] == ["# Grade report: ann", "## conv"]
     output = json.loads(files["results.json"])["output"].split("\n")
     assert len(output) == 2 and not any(line.startswith("**Total") for line in output)
 
 
 def test_an_honest_report_reads_as_before(tmp_path):
-    rows = [{"nodeid": "x::test_gram", "name": "test_gram_matrix_is_symmetric[2-3]",
-             "task": "style_losses", "visibility": "hidden", "outcome": "failed",
-             "message": "gram_matrix(features of shape (1, 2, 2, 1), normalize=True)\n"
-                        "  received [[30.]]   expected [[7.5]]   (4 times too large: 4 = H * W)\n"
-                        "Likely mistake: ```normalize``` is ignored; -1 < x <= 2 & y"},
-            {"nodeid": "x::test_ok", "name": "test_ok", "task": "style_losses",
-             "visibility": "public", "outcome": "passed", "message": ""}]
-    result = scoring.score_student("ada_lovelace-2", rows, scoring.GradingConfig(), notes=[
-        "both style_losses.py and style_losses.ipynb were handed in: style_losses.py is graded"])
+    rows = [
+        {
+            "nodeid": "x::test_gram",
+            "name": "test_gram_matrix_is_symmetric[2-3]",
+            "task": "style_losses",
+            "visibility": "hidden",
+            "outcome": "failed",
+            "message": "gram_matrix(features of shape (1, 2, 2, 1), normalize=True)\n"
+            "  received [[30.]]   expected [[7.5]]   (4 times too large: 4 = H * W)\n"
+            "Likely mistake: ```normalize``` is ignored; -1 < x <= 2 & y",
+        },
+        {
+            "nodeid": "x::test_ok",
+            "name": "test_ok",
+            "task": "style_losses",
+            "visibility": "public",
+            "outcome": "passed",
+            "message": "",
+        },
+    ]
+    result = scoring.score_student(
+        "ada_lovelace-2",
+        rows,
+        scoring.GradingConfig(),
+        notes=[
+            "both style_losses.py and style_losses.ipynb were handed in: style_losses.py is graded"
+        ],
+    )
     files = written(result, tmp_path)
     markdown = files["report.md"]
     assert markdown.startswith("# Grade report: ada_lovelace-2\n\n**Total: 5 / 10**\n")
-    assert ("> both style_losses.py and style_losses.ipynb were handed in: style_losses.py is "
-            "graded\n") in markdown
+    assert (
+        "> both style_losses.py and style_losses.ipynb were handed in: style_losses.py is graded\n"
+    ) in markdown
     assert "| style_losses | 5 / 10 | 1 / 2 |" in markdown
-    assert "### test_gram_matrix_is_symmetric\\[2-3\\] (0 / 5)" in markdown
+    assert "#### test_gram_matrix_is_symmetric\\[2-3\\] (0 / 5)" in markdown
     block = markdown.split("````text\n", 1)[1].split("\n````", 1)[0]
     assert block == rows[0]["message"]  # the message verbatim, its backticks included
     page = files["report.html"]
@@ -178,9 +244,20 @@ def test_an_honest_report_reads_as_before(tmp_path):
     assert output == rows[0]["message"]
 
 
-@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example","Click for your grade")',
-                                  "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", " =1",
-                                  "\uff1d1+1"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        '=HYPERLINK("http://evil.example","Click for your grade")',
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+        "\n=1",
+        " =1",
+        "\uff1d1+1",
+    ],
+)
 def test_a_class_csv_cell_is_never_a_formula(name):
     result = scoring.score_student(name, [], scoring.GradingConfig(), expected_tasks=["conv"])
     honest = scoring.score_student("ada", [], scoring.GradingConfig(), expected_tasks=["conv"])

@@ -15,17 +15,16 @@ import pytest
 
 import practicum
 from practicum.grader import sandbox
-from practicum.grader.proxy import AsTensor, Candidate, CandidateError, MissingImplementation
-from practicum.grader.sandbox import (
-    ProtocolError,
-    SandboxBackend,
-    WorkerFailure,
-    _Budget,
-    decode,
-    encode,
+from practicum.grader.running.proxy import (
+    AsTensor,
+    Candidate,
+    CandidateError,
+    MissingImplementation,
 )
+from practicum.grader.sandbox import SandboxBackend, WorkerFailure
+from practicum.grader.sandbox.wire import Budget, ProtocolError, decode, encode
 
-PROBE = '''
+PROBE = """
 import os, socket, sys, time
 import numpy as np
 import tensorflow as tf
@@ -121,7 +120,7 @@ def pid():
 def practicum_root():
     import practicum
     return [str(practicum.REPO_ROOT), hasattr(practicum, "grader")]
-'''
+"""
 
 MODES = ["process", "bwrap"]
 
@@ -148,8 +147,14 @@ def probe(request, submission):
 
 
 def test_arguments_and_results_cross_as_plain_data(probe):
-    args, kwargs = probe.echo(np.arange(6, dtype=np.int16).reshape(2, 3), (1, 2.5), None,
-                              True, "text", key=[np.float32(1.5), {"a": np.zeros((0, 2))}])
+    args, kwargs = probe.echo(
+        np.arange(6, dtype=np.int16).reshape(2, 3),
+        (1, 2.5),
+        None,
+        True,
+        "text",
+        key=[np.float32(1.5), {"a": np.zeros((0, 2))}],
+    )
     array, pair, none, flag, text = args
     assert type(array) is np.ndarray and array.dtype == np.int16 and array.shape == (2, 3)
     assert pair == [1, 2.5] and none is None and flag is True and text == "text"
@@ -157,8 +162,9 @@ def test_arguments_and_results_cross_as_plain_data(probe):
 
 
 def test_tensors_arrays_and_scalars_arrive_as_what_they_were(probe):
-    kinds = probe.types(np.ones(3, np.float64), AsTensor(np.ones((2, 2), np.float32)),
-                        np.float32(2.0), 7)
+    kinds = probe.types(
+        np.ones(3, np.float64), AsTensor(np.ones((2, 2), np.float32)), np.float32(2.0), 7
+    )
     assert kinds == ["ndarray", "float64", "EagerTensor", "float32", 4.0, 7]
 
 
@@ -201,9 +207,12 @@ def test_array_subclasses_and_objects_do_not_cross(probe):
 
 
 def test_the_course_solutions_and_tests_are_not_visible(probe):
-    for path in [practicum.REPO_ROOT / "solutions" / "style_losses.py",
-                 practicum.REPO_ROOT / "tests" / "hidden" / "test_style_losses.py",
-                 practicum.REPO_ROOT / "grader" / "proxy.py", "/etc/shadow"]:
+    for path in [
+        practicum.REPO_ROOT / "solutions" / "style_losses.py",
+        practicum.REPO_ROOT / "tests" / "hidden" / "test_style_losses.py",
+        practicum.REPO_ROOT / "grader" / "proxy.py",
+        "/etc/shadow",
+    ]:
         assert probe.read(str(path)).startswith("denied:"), path
     assert probe.listdir(str(practicum.REPO_ROOT)).startswith("denied:")
     root, has_grader = probe.practicum_root()
@@ -264,41 +273,44 @@ def test_the_worker_reports_its_confinement(probe):
 
 def array_message(dtype="float32", shape=(2,), data=None):
     raw = np.zeros(shape, dtype=dtype).tobytes() if data is None else data
-    return {"__array__": {"dtype": dtype, "shape": list(shape),
-                          "data": base64.b64encode(raw).decode()}}
+    return {
+        "__array__": {"dtype": dtype, "shape": list(shape), "data": base64.b64encode(raw).decode()}
+    }
 
 
 def test_valid_replies_are_rebuilt_as_base_class_arrays():
-    value = decode([array_message(), {"__dict__": [["k", 1.5]]}, True, None],
-                   _Budget(2**20, 1000))
+    value = decode([array_message(), {"__dict__": [["k", 1.5]]}, True, None], Budget(2**20, 1000))
     assert type(value[0]) is np.ndarray and value[0].dtype == np.float32
     assert value[1] == {"k": 1.5} and value[2] is True and value[3] is None
 
 
-@pytest.mark.parametrize("message", [
-    array_message(dtype="object"),
-    array_message(dtype="<U3"),
-    array_message(shape=(3,), data=b"\x00" * 4),
-    {"__array__": {"dtype": "float32", "shape": [-1], "data": ""}},
-    {"__array__": {"dtype": "float32", "shape": [1], "data": "!!!"}},
-    {"__array__": {"dtype": "float32", "shape": [1], "data": "AAAA", "extra": 1}},
-    {"__pickle__": "gASV"},
-    {"a": 1, "b": 2},
-    {"__dict__": [[1, 2]]},
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        array_message(dtype="object"),
+        array_message(dtype="<U3"),
+        array_message(shape=(3,), data=b"\x00" * 4),
+        {"__array__": {"dtype": "float32", "shape": [-1], "data": ""}},
+        {"__array__": {"dtype": "float32", "shape": [1], "data": "!!!"}},
+        {"__array__": {"dtype": "float32", "shape": [1], "data": "AAAA", "extra": 1}},
+        {"__pickle__": "gASV"},
+        {"a": 1, "b": 2},
+        {"__dict__": [[1, 2]]},
+    ],
+)
 def test_invalid_replies_are_refused(message):
     with pytest.raises(ProtocolError):
-        decode(message, _Budget(2**20, 1000))
+        decode(message, Budget(2**20, 1000))
 
 
 def test_oversized_or_deep_replies_are_refused():
     with pytest.raises(ProtocolError, match="too large"):
-        decode(array_message(shape=(1000,)), _Budget(100, 1000))
+        decode(array_message(shape=(1000,)), Budget(100, 1000))
     deep = 1.0
     for _ in range(80):
         deep = [deep]
     with pytest.raises(ProtocolError, match="deeply"):
-        decode(deep, _Budget(2**20, 1000))
+        decode(deep, Budget(2**20, 1000))
 
 
 def test_arguments_that_are_not_data_are_not_sent():
@@ -313,6 +325,6 @@ def test_the_modes_resolve_and_the_fallback_says_so(capsys, tmp_path):
     assert sandbox.resolve_mode("process") == "process"
     with pytest.raises(ValueError):
         sandbox.resolve_mode("docker")
-    sandbox._NOTICES.clear()
+    sandbox.modes._NOTICES.clear()
     SandboxBackend(tmp_path, mode="process").close()
     assert "no bubblewrap sandbox" in capsys.readouterr().err

@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 
 from practicum.grader import sandbox
-from practicum.grader.proxy import Candidate
+from practicum.grader.running.proxy import Candidate
 from practicum.grader.sandbox import SandboxBackend, WorkerFailure
 
-BURN = '''
+BURN = """
 def burn():
     total = 0
     while True:
         total += 1
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["process", "bwrap"])
@@ -27,8 +27,7 @@ def test_the_cpu_time_limit_is_reported_as_a_timeout(mode, tmp_path):
         pytest.skip(f"{mode} mode unavailable here")
     (tmp_path / "burner.py").write_text(BURN)
     # the TensorFlow import costs a few CPU seconds of the worker's limit
-    backend = SandboxBackend(tmp_path, mode=mode, call_timeout=120, cpu_seconds=20,
-                             quiet=True)
+    backend = SandboxBackend(tmp_path, mode=mode, call_timeout=120, cpu_seconds=20, quiet=True)
     try:
         with pytest.raises(WorkerFailure, match="SIGXCPU") as failure:
             Candidate(backend, label=mode).module("burner").burn()

@@ -76,11 +76,14 @@ def test_many_parameters_from_modest_numbers_fail_fast(honest):
     assert_refused_fast(attack, rf"Received: a model of 12587008 parameters .* {MAX_PARAMETERS}")
 
 
-@pytest.mark.parametrize("attack, match", [
-    ({"class_name": "Functional", "config": {"layers": []}}, "expected a keras.Sequential"),
-    ("[" * 5000 + "]" * 5000, "nested 5000 levels"),
-    ("x" * 300_000, "characters"),
-])
+@pytest.mark.parametrize(
+    "attack, match",
+    [
+        ({"class_name": "Functional", "config": {"layers": []}}, "expected a keras.Sequential"),
+        ("[" * 5000 + "]" * 5000, "nested 5000 levels"),
+        ("x" * 300_000, "characters"),
+    ],
+)
 def test_other_shapes_of_reply_fail_with_a_reason(attack, match):
     model = {"keras_model": attack if isinstance(attack, str) else json.dumps(attack)}
     assert_refused_fast(model, match)
@@ -88,7 +91,11 @@ def test_other_shapes_of_reply_fail_with_a_reason(attack, match):
 
 def test_a_layer_the_check_does_not_know_is_refused(honest):
     layers = json.loads(honest["keras_model"])["config"]["layers"]
-    embedding = {"module": "keras.layers", "class_name": "Embedding",
-                 "config": {"input_dim": 900_000, "output_dim": 900}}
-    assert_refused_fast(with_layers(honest, [layers[0], embedding]),
-                        r"layer 1 \(Embedding\).*cannot be checked")
+    embedding = {
+        "module": "keras.layers",
+        "class_name": "Embedding",
+        "config": {"input_dim": 900_000, "output_dim": 900},
+    }
+    assert_refused_fast(
+        with_layers(honest, [layers[0], embedding]), r"layer 1 \(Embedding\).*cannot be checked"
+    )

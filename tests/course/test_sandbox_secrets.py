@@ -30,7 +30,7 @@ SPY = Path(__file__).resolve().parents[1] / "fixtures" / "adversarial" / "read_s
 MODES = ["process", "bwrap"]
 DRIVER = """
 import json, sys
-from practicum.grader.proxy import Candidate, CandidateError
+from practicum.grader.running.proxy import Candidate, CandidateError
 from practicum.grader.sandbox import SandboxBackend
 
 backend = SandboxBackend(sys.argv[1], mode=sys.argv[2], call_timeout=30, quiet=True)
@@ -54,8 +54,10 @@ def skip_unless(mode: str) -> None:
 
 @pytest.fixture(scope="module")
 def planted() -> dict[str, str]:
-    return {"secret": f"practicum-secret-{secrets.token_hex(16)}",
-            "token": f"grader-token-{secrets.token_hex(8)}"}
+    return {
+        "secret": f"practicum-secret-{secrets.token_hex(16)}",
+        "token": f"grader-token-{secrets.token_hex(8)}",
+    }
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -63,8 +65,13 @@ def test_the_worker_sees_neither_the_grader_environment_nor_its_processes(mode, 
     skip_unless(mode)
     env = {**os.environ, "PRACTICUM_TEST_SECRET": planted["secret"]}
     completed = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(SPY), mode, planted["token"]], env=env,
-        capture_output=True, text=True, timeout=600, cwd=practicum.REPO_ROOT)
+        [sys.executable, "-c", DRIVER, str(SPY), mode, planted["token"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=practicum.REPO_ROOT,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     found = json.loads(completed.stdout.strip().splitlines()[-1])
     returned, raised = found["returned"], found["raised"]
@@ -78,7 +85,8 @@ def test_the_worker_sees_neither_the_grader_environment_nor_its_processes(mode, 
     visible = re.findall(r"^/proc/(\d+)/cmdline: (.*)$", returned, re.M)
     assert visible and all("worker.py" in line or line.startswith("<") for _, line in visible), (
         "processes other than the worker are visible: "
-        f"{[line[:80] for _, line in visible if 'worker.py' not in line]}")
+        f"{[line[:80] for _, line in visible if 'worker.py' not in line]}"
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -89,14 +97,35 @@ def test_the_reports_of_a_spying_submission_hold_no_secret(mode, planted, tmp_pa
     out = tmp_path / "out"
     env = {**os.environ, "PRACTICUM_TEST_SECRET": planted["secret"]}
     completed = subprocess.run(
-        [sys.executable, "-m", "practicum.grader.cli", "grade", str(submission), "--out",
-         str(out), "--task", "style_losses", "--sandbox", mode, "--timeout", "10"],
-        env=env, capture_output=True, text=True, timeout=900, cwd=practicum.REPO_ROOT)
+        [
+            sys.executable,
+            "-m",
+            "practicum.grader.cli",
+            "grade",
+            str(submission),
+            "--out",
+            str(out),
+            "--task",
+            "style_losses",
+            "--sandbox",
+            mode,
+            "--timeout",
+            "10",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=practicum.REPO_ROOT,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     written = sorted(path for path in out.rglob("*") if path.is_file())
     assert {path.name for path in written} >= {"report.md", "grade.json"}
-    for text in [completed.stdout, completed.stderr,
-                 *(path.read_text(errors="replace") for path in written)]:
+    for text in [
+        completed.stdout,
+        completed.stderr,
+        *(path.read_text(errors="replace") for path in written),
+    ]:
         assert planted["secret"] not in text
     grade = json.loads((out / "grade.json").read_text())
     assert "uid=" in json.dumps(grade), "the spy's findings did not reach the report"
@@ -129,15 +158,40 @@ def test_without_namespaces_process_mode_refuses_rather_than_run_as_root(tmp_pat
     shutil.copytree(SPY, submission)
     env = {**os.environ, "PATH": str(tmp_path / "nothing")}
     check = subprocess.run(
-        [sys.executable, "-c", "from practicum.grader import sandbox; "
-         "import json; print(json.dumps(sandbox.process_isolation()))"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=practicum.REPO_ROOT)
+        [
+            sys.executable,
+            "-c",
+            "from practicum.grader import sandbox; "
+            "import json; print(json.dumps(sandbox.process_isolation()))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=practicum.REPO_ROOT,
+    )
     isolation = json.loads(check.stdout)
     assert isolation["namespace"] is False
     completed = subprocess.run(
-        [sys.executable, "-m", "practicum.grader.cli", "grade", str(submission), "--out",
-         str(tmp_path / "out"), "--task", "style_losses", "--sandbox", "process"],
-        env=env, capture_output=True, text=True, timeout=900, cwd=practicum.REPO_ROOT)
+        [
+            sys.executable,
+            "-m",
+            "practicum.grader.cli",
+            "grade",
+            str(submission),
+            "--out",
+            str(tmp_path / "out"),
+            "--task",
+            "style_losses",
+            "--sandbox",
+            "process",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=practicum.REPO_ROOT,
+    )
     if isolation["problem"] is None:  # a Python installation every user can read
         assert isolation["drop"] is True and completed.returncode == 0
         return

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from practicum import SOLUTIONS_DIR
-from practicum.grader.proxy import Candidate, CandidateError, InProcessBackend
+from practicum.grader.running.proxy import Candidate, CandidateError, InProcessBackend
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -35,9 +35,17 @@ def inspect(solutions):
 @pytest.fixture(scope="module")
 def mnist_history(training):
     """60 batches of 32 on the committed MNIST sample, SGD, the one-layer preset."""
-    return training.train("one_layer", "mnist", learning_rate=0.5, batch_size=32,
-                          num_batches=60, optimizer="sgd", seed=0, source="sample",
-                          eval_every=20)
+    return training.train(
+        "one_layer",
+        "mnist",
+        learning_rate=0.5,
+        batch_size=32,
+        num_batches=60,
+        optimizer="sgd",
+        seed=0,
+        source="sample",
+        eval_every=20,
+    )
 
 
 def expect_png(path, min_side: int = 200, max_side: int = 4000) -> tuple[int, int]:
@@ -50,7 +58,8 @@ def expect_png(path, min_side: int = 200, max_side: int = 4000) -> tuple[int, in
         width, height = image.size
         pixels = np.asarray(image.convert("L"))
     assert min_side <= width <= max_side and min_side <= height <= max_side, (
-        f"{path.name} is {width} x {height} pixels")
+        f"{path.name} is {width} x {height} pixels"
+    )
     assert pixels.std() > 5, f"{path.name} is nearly blank"
     return width, height
 
@@ -60,21 +69,34 @@ def test_a_short_training_run_lowers_the_loss(mnist_history):
     assert losses.shape == (60,), f"{losses.shape[0]} losses recorded, expected one per batch"
     assert np.all(np.isfinite(losses))
     assert losses[-15:].mean() < 0.7 * losses[:5].mean(), (
-        f"the loss went from {losses[:5].mean():.3f} to {losses[-15:].mean():.3f}")
+        f"the loss went from {losses[:5].mean():.3f} to {losses[-15:].mean():.3f}"
+    )
     assert mnist_history["num_batches"] == 60
     assert mnist_history["eval_batches"] == [20, 40, 60]
     assert 0.5 < mnist_history["test_accuracy"] <= 1.0, mnist_history["test_accuracy"]
     assert mnist_history["wall_time"] > 0
 
 
-@pytest.mark.parametrize(("preset", "optimizer", "dataset", "rate"), [
-    ("convolutional", "adam", "fashion_mnist", 0.003),
-    ("convolutional", "momentum", "cifar10", 0.01),
-])
+@pytest.mark.parametrize(
+    ("preset", "optimizer", "dataset", "rate"),
+    [
+        ("convolutional", "adam", "fashion_mnist", 0.003),
+        ("convolutional", "momentum", "cifar10", 0.01),
+    ],
+)
 def test_training_on_every_data_set_and_optimizer(training, preset, optimizer, dataset, rate):
-    history = training.train(preset, dataset, learning_rate=rate, batch_size=16,
-                             num_batches=30, optimizer=optimizer, seed=1, source="sample",
-                             eval_every=30, eval_size=200)
+    history = training.train(
+        preset,
+        dataset,
+        learning_rate=rate,
+        batch_size=16,
+        num_batches=30,
+        optimizer=optimizer,
+        seed=1,
+        source="sample",
+        eval_every=30,
+        eval_size=200,
+    )
     losses = np.asarray(history["loss"])
     assert losses.shape == (30,) and np.all(np.isfinite(losses))
     assert losses[-10:].mean() < losses[:3].mean(), f"{dataset}: {losses[:3]} -> {losses[-10:]}"
@@ -82,16 +104,34 @@ def test_training_on_every_data_set_and_optimizer(training, preset, optimizer, d
 
 
 def test_training_is_repeatable_with_a_seed(training):
-    runs = [training.train("one_layer", "mnist", learning_rate=0.1, batch_size=8,
-                           num_batches=5, seed=3, source="sample", eval_every=5)
-            for _ in range(2)]
+    runs = [
+        training.train(
+            "one_layer",
+            "mnist",
+            learning_rate=0.1,
+            batch_size=8,
+            num_batches=5,
+            seed=3,
+            source="sample",
+            eval_every=5,
+        )
+        for _ in range(2)
+    ]
     np.testing.assert_allclose(runs[0]["loss"], runs[1]["loss"], rtol=1e-5)
 
 
 def test_max_seconds_stops_early(training):
-    history = training.train("one_layer", "mnist", learning_rate=0.1, batch_size=8,
-                             num_batches=10**6, seed=0, source="sample", max_seconds=1.0,
-                             eval_every=10**9)
+    history = training.train(
+        "one_layer",
+        "mnist",
+        learning_rate=0.1,
+        batch_size=8,
+        num_batches=10**6,
+        seed=0,
+        source="sample",
+        max_seconds=1.0,
+        eval_every=10**9,
+    )
     assert 0 < history["num_batches"] < 10**6 and history["wall_time"] < 10
 
 
@@ -132,14 +172,26 @@ def test_plot_confidently_wrong_writes_a_png(inspect, tmp_path):
     indices = inspect.most_confidently_wrong(probs, labels, 6)
     assert len(indices) == 6
     path = tmp_path / "wrong.png"
-    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-             "truck"]
-    assert inspect.plot_confidently_wrong(images, probs, labels, indices, names,
-                                          str(path)) == str(path)
+    names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
+    assert inspect.plot_confidently_wrong(images, probs, labels, indices, names, str(path)) == str(
+        path
+    )
     expect_png(path)
     grey = tmp_path / "grey.png"
-    inspect.plot_confidently_wrong(rng.random((30, 28, 28)), probs, labels, indices[:1],
-                                   [str(d) for d in range(10)], str(grey))
+    inspect.plot_confidently_wrong(
+        rng.random((30, 28, 28)), probs, labels, indices[:1], [str(d) for d in range(10)], str(grey)
+    )
     expect_png(grey, min_side=150)
 
 
@@ -148,8 +200,9 @@ def test_plot_activation_maps_writes_a_png(inspect, tmp_path):
     activations = inspect.example_activations("conv", image, 0)
     path = tmp_path / "activations.png"
     names = [layer["name"] for layer in inspect.example_model("conv", 0)["layers"]]
-    assert inspect.plot_activation_maps(activations, str(path), max_maps=6,
-                                        layer_names=names) == str(path)
+    assert inspect.plot_activation_maps(
+        activations, str(path), max_maps=6, layer_names=names
+    ) == str(path)
     width, height = expect_png(path)
     assert height > width / 2, "one row per layer"
 
@@ -172,8 +225,9 @@ def challenge(solutions):
 def test_the_challenge_recipe_keeps_to_its_budget(challenge, training):
     (x_train, y_train), (x_test, y_test) = training.load_data("cifar10", source="sample")
     to_uint8 = [(np.asarray(x) * 255).round().astype(np.uint8) for x in (x_train, x_test)]
-    result = challenge.train_challenge(to_uint8[0], y_train, to_uint8[1][:200], y_test[:200],
-                                       4.0, seed=0, verbose=False)
+    result = challenge.train_challenge(
+        to_uint8[0], y_train, to_uint8[1][:200], y_test[:200], 4.0, seed=0, verbose=False
+    )
     assert result["steps"] >= 1 and len(result["loss"]) == result["steps"]
     # the first step (which also traces the graph) always runs; then the budget holds
     assert result["train_seconds"] < 4.0 + 10.0, result["train_seconds"]

@@ -8,8 +8,10 @@ import json
 from tests.support import verdicts
 
 REFERENCE = [{"nodeid": "t::a", "outcome": "passed"}, {"nodeid": "t::b", "outcome": "passed"}]
-KNOWN = {"exercises": {"t::a": "failed", "t::b": "failed"},
-         "style_losses--content_mean": {"t::a": "passed", "t::b": "failed"}}
+KNOWN = {
+    "exercises": {"t::a": "failed", "t::b": "failed"},
+    "style_losses--content_mean": {"t::a": "passed", "t::b": "failed"},
+}
 ADVERSARIAL = {"always_equal": {"t::a": "failed", "t::b": "failed"}}
 
 
@@ -17,8 +19,9 @@ def environment_folder(path, known=KNOWN, adversarial=ADVERSARIAL, reference=REF
     path.mkdir()
     (path / "reference.json").write_text(json.dumps(reference))
     for part, data in (("known_implementations", known), ("adversarial", adversarial)):
-        (path / f"{part}.json").write_text(json.dumps(
-            {"environment": {"tensorflow": "2.15.1"}, "verdicts": data}))
+        (path / f"{part}.json").write_text(
+            json.dumps({"environment": {"tensorflow": "2.15.1"}, "verdicts": data})
+        )
     return path
 
 
@@ -32,22 +35,31 @@ def test_identical_verdicts_compare_equal(tmp_path, capsys):
 
 def test_a_changed_outcome_is_reported_with_every_environment(tmp_path, capsys):
     changed = {**KNOWN, "style_losses--content_mean": {"t::a": "failed", "t::b": "failed"}}
-    folders = [environment_folder(tmp_path / "tf-latest"), environment_folder(tmp_path / "tf216"),
-               environment_folder(tmp_path / "tf215", known=changed)]
+    folders = [
+        environment_folder(tmp_path / "tf-latest"),
+        environment_folder(tmp_path / "tf216"),
+        environment_folder(tmp_path / "tf215", known=changed),
+    ]
     assert verdicts.compare(folders) == 1
     out = capsys.readouterr().out
-    assert ("DIFFERENT known_implementations/style_losses--content_mean: t::a: "
-            "tf-latest: passed, tf216: passed, tf215: failed") in out
+    assert (
+        "DIFFERENT known_implementations/style_losses--content_mean: t::a: "
+        "tf-latest: passed, tf216: passed, tf215: failed"
+    ) in out
     assert out.count("DIFFERENT") == 1
 
 
 def test_a_test_that_ran_in_one_environment_only_is_a_difference(tmp_path, capsys):
     more = {"always_equal": {**ADVERSARIAL["always_equal"], "t::c": "failed"}}
-    folders = [environment_folder(tmp_path / "tf216"),
-               environment_folder(tmp_path / "tf215", adversarial=more)]
+    folders = [
+        environment_folder(tmp_path / "tf216"),
+        environment_folder(tmp_path / "tf215", adversarial=more),
+    ]
     assert verdicts.compare(folders) == 1
-    assert ("DIFFERENT adversarial/always_equal: t::c: tf216: missing, tf215: failed"
-            in capsys.readouterr().out)
+    assert (
+        "DIFFERENT adversarial/always_equal: t::c: tf216: missing, tf215: failed"
+        in capsys.readouterr().out
+    )
 
 
 def test_a_missing_part_or_environment_fails_the_comparison(tmp_path, capsys):
@@ -61,14 +73,16 @@ def test_a_missing_part_or_environment_fails_the_comparison(tmp_path, capsys):
 
 def test_a_failing_reference_or_a_passing_stub_fails_even_when_all_agree(tmp_path, capsys):
     wrong_reference = [{**REFERENCE[0], "outcome": "failed"}, REFERENCE[1]]
-    folders = [environment_folder(tmp_path / name, reference=wrong_reference)
-               for name in ("tf216", "tf215")]
+    folders = [
+        environment_folder(tmp_path / name, reference=wrong_reference)
+        for name in ("tf216", "tf215")
+    ]
     assert verdicts.compare(folders) == 1
     assert "reference: t::a failed" in capsys.readouterr().err
     passing_stub = {**KNOWN, "exercises": {"t::a": "passed", "t::b": "failed"}}
-    assert verdicts.problems_with({f"known_implementations/{label}": rows
-                                   for label, rows in passing_stub.items()}) == [
-        "stubs: t::a passed"]
+    assert verdicts.problems_with(
+        {f"known_implementations/{label}": rows for label, rows in passing_stub.items()}
+    ) == ["stubs: t::a passed"]
 
 
 def test_record_writes_only_when_asked(tmp_path, monkeypatch):

@@ -2,7 +2,9 @@
 
 Run them with ``pytest tests/public/test_conv.py`` (or ``grader check conv``). They need no
 reference solution: shapes are checked against the handout's numbers and against the
-definition of a sliding window (count the positions where the window can start).
+definition of a sliding window (count the positions where the window can start). A wrong
+shape is named from the catalogue ``tests/support/mistakes/conv.py`` when it is exactly what
+a classic mistake gives for that call.
 """
 
 from __future__ import annotations
@@ -13,13 +15,23 @@ from hypothesis import strategies as st
 
 from tests.support.compare import expect_error
 from tests.support.conv_strategies import (
+    ACTIVATIONS,
     as_pair,
     conv_blocks,
     conv_cases,
+    expect_float32,
     image_shapes,
     layer_kinds,
     output_shapes_of,
     pool_cases,
+)
+from tests.support.mistakes.conv import (
+    call_text,
+    check_stack_shapes,
+    conv_mistakes,
+    expect_shape,
+    expect_stack_kinds,
+    pool_mistakes,
 )
 
 pytestmark = [pytest.mark.public, pytest.mark.task("conv")]
@@ -42,52 +54,89 @@ def window_positions(length: int, window: int, stride: int, padding: str) -> int
     return sum(1 for _ in range(0, length, stride))
 
 
-def as_shape(value, what: str) -> tuple:
-    assert isinstance(value, (list, tuple)) and len(value) == 3, (
-        f"{what} returned {value!r}, expected a tuple (H, W, C) of three ints")
-    assert all(isinstance(v, int) for v in value), (
-        f"{what} returned {value!r}, expected ints (not floats or arrays)")
-    return tuple(value)
+def counted_shape(shape, window, stride, padding: str, channels: int) -> tuple[int, int, int]:
+    (kh, kw), (sh, sw) = as_pair(window), as_pair(stride)
+    return (
+        window_positions(shape[0], kh, sh, padding),
+        window_positions(shape[1], kw, sw, padding),
+        channels,
+    )
+
+
+def conv_expected(case: dict) -> tuple[int, int, int]:
+    return counted_shape(
+        case["input_shape"],
+        case["kernel_size"],
+        case.get("stride", 1),
+        case.get("padding", "same"),
+        case["filters"],
+    )
+
+
+def pool_expected(case: dict) -> tuple[int, int, int]:
+    window = case.get("pool_size", 2)
+    return counted_shape(
+        case["input_shape"],
+        window,
+        case.get("stride") or window,
+        case.get("padding", "valid"),
+        case["input_shape"][2],
+    )
+
+
+def check_conv(conv, case: dict) -> None:
+    expect_shape(
+        conv.conv_output_shape(**case),
+        conv_expected(case),
+        what=call_text("conv_output_shape", case),
+        mistakes=conv_mistakes(case),
+    )
+
+
+def check_pool(conv, case: dict) -> None:
+    expect_shape(
+        conv.pool_output_shape(**case),
+        pool_expected(case),
+        what=call_text("pool_output_shape", case),
+        mistakes=pool_mistakes(case),
+    )
 
 
 # --------------------------------------------------------------------------- conv_output_shape
 
+# The handout's numbers, and calls where each classic mistake gives its own shape.
+CONV_EXAMPLES = [
+    {"input_shape": (32, 32, 3), "filters": 16, "kernel_size": 5},  # (32, 32, 16)
+    {"input_shape": (32, 32, 3), "filters": 16, "kernel_size": 5, "padding": "valid"},
+    {"input_shape": (7, 7, 1), "filters": 4, "kernel_size": 3, "stride": 2, "padding": "same"},
+    {"input_shape": (7, 7, 1), "filters": 4, "kernel_size": 3, "stride": 2, "padding": "valid"},
+    {
+        "input_shape": (28, 28, 1),
+        "filters": 8,
+        "kernel_size": (3, 5),
+        "stride": (1, 2),
+        "padding": "valid",
+    },
+    {"input_shape": (10, 10, 2), "filters": 3, "kernel_size": 5, "stride": 3},
+    {"input_shape": (6, 6, 1), "filters": 2, "kernel_size": 4},
+]
 
-@pytest.mark.parametrize(("args", "kwargs", "expected"), [
-    (((32, 32, 3), 16, 5), {}, (32, 32, 16)),  # the handout's first convolution
-    (((32, 32, 3), 16, 5), {"padding": "valid"}, (28, 28, 16)),
-    (((7, 7, 1), 4, 3), {"stride": 2, "padding": "same"}, (4, 4, 4)),
-    (((7, 7, 1), 4, 3), {"stride": 2, "padding": "valid"}, (3, 3, 4)),
-    (((28, 28, 1), 8, (3, 5)), {"stride": (1, 2), "padding": "valid"}, (26, 12, 8)),
-])
-def test_conv_output_shape_on_worked_examples(conv, args, kwargs, expected):
-    what = f"conv_output_shape{args} with {kwargs}"
-    assert as_shape(conv.conv_output_shape(*args, **kwargs), what) == expected, (
-        f"{what} = {conv.conv_output_shape(*args, **kwargs)}, expected {expected}")
+
+@pytest.mark.value_test
+@pytest.mark.parametrize("case", CONV_EXAMPLES, ids=lambda case: call_text("", case)[1:-1])
+def test_conv_output_shape_on_worked_examples(conv, case):
+    check_conv(conv, case)
 
 
 @pytest.mark.value_test
 @given(case=conv_cases())
 def test_conv_output_shape_counts_the_window_positions(conv, case):
-    height, width, _ = case["input_shape"]
-    kernel, stride = as_pair(case["kernel_size"]), as_pair(case["stride"])
-    expected = (window_positions(height, kernel[0], stride[0], case["padding"]),
-                window_positions(width, kernel[1], stride[1], case["padding"]),
-                case["filters"])
-    what = f"conv_output_shape(**{case})"
-    actual = as_shape(conv.conv_output_shape(**case), what)
-    assert actual[2] == case["filters"], (
-        f"{what} has {actual[2]} channels: the output has `filters` channels, one per filter")
-    assert actual == expected, f"{what} = {actual}, expected {expected}"
+    check_conv(conv, case)
 
 
 @given(shape=image_shapes(), filters=st.integers(1, 8), kernel=st.integers(1, 7))
-def test_same_padding_with_stride_one_keeps_the_height_and_width(conv, shape, filters,
-                                                                  kernel):
-    actual = as_shape(conv.conv_output_shape(shape, filters, kernel), "conv_output_shape")
-    assert actual == (shape[0], shape[1], filters), (
-        f"conv_output_shape({shape}, {filters}, {kernel}) = {actual}, expected "
-        f"{(shape[0], shape[1], filters)}: 'same' padding with stride 1 keeps H and W")
+def test_same_padding_with_stride_one_keeps_the_height_and_width(conv, shape, filters, kernel):
+    check_conv(conv, {"input_shape": shape, "filters": filters, "kernel_size": kernel})
 
 
 def test_conv_output_shape_rejects_invalid_arguments(conv):
@@ -98,34 +147,36 @@ def test_conv_output_shape_rejects_invalid_arguments(conv):
         ({"kernel_size": 3, "padding": "full"}, "padding is 'same' or 'valid'"),
         ({"kernel_size": 9, "padding": "valid"}, "a 9x9 kernel does not fit in 8x8"),
     ]:
-        expect_error("ValueError", lambda kw=kwargs: conv.conv_output_shape((8, 8, 3), 4, **kw),
-                     what=f"conv_output_shape((8, 8, 3), 4, **{kwargs})", because=because)
+        expect_error(
+            "ValueError",
+            lambda kw=kwargs: conv.conv_output_shape((8, 8, 3), 4, **kw),
+            what=f"conv_output_shape((8, 8, 3), 4, **{kwargs})",
+            because=because,
+        )
 
 
 # --------------------------------------------------------------------------- pool_output_shape
+
+POOL_EXAMPLES = [
+    {"input_shape": (32, 32, 16)},  # the handout's: (16, 16, 16)
+    {"input_shape": (32, 32, 16), "pool_size": 2},
+    {"input_shape": (7, 7, 3), "pool_size": 2},
+    {"input_shape": (5, 5, 1), "pool_size": 3, "stride": 1},
+    {"input_shape": (10, 10, 1), "pool_size": 5, "stride": 3, "padding": "same"},
+    {"input_shape": (9, 6, 2), "pool_size": (3, 2), "stride": (2, 1), "padding": "valid"},
+]
+
+
+@pytest.mark.value_test
+@pytest.mark.parametrize("case", POOL_EXAMPLES, ids=lambda case: call_text("", case)[1:-1])
+def test_pool_output_shape_on_worked_examples(conv, case):
+    check_pool(conv, case)
 
 
 @pytest.mark.value_test
 @given(case=pool_cases())
 def test_pool_output_shape_counts_the_window_positions_and_keeps_channels(conv, case):
-    height, width, channels = case["input_shape"]
-    window = as_pair(case["pool_size"])
-    stride = as_pair(case.get("stride") or case["pool_size"])
-    padding = case.get("padding", "valid")
-    expected = (window_positions(height, window[0], stride[0], padding),
-                window_positions(width, window[1], stride[1], padding), channels)
-    what = f"pool_output_shape(**{case})"
-    actual = as_shape(conv.pool_output_shape(**case), what)
-    assert actual == expected, (
-        f"{what} = {actual}, expected {expected} (the stride defaults to the pool size, "
-        f"the padding to 'valid', and a pool keeps the channels)")
-
-
-def test_pool_output_shape_on_the_handouts_example(conv):
-    actual = as_shape(conv.pool_output_shape((32, 32, 16)), "pool_output_shape((32, 32, 16))")
-    assert actual == (16, 16, 16), (
-        f"pool_output_shape((32, 32, 16)) = {actual}, expected (16, 16, 16): a max pool with "
-        f"field 2 halves the height and the width")
+    check_pool(conv, case)
 
 
 # --------------------------------------------------------------------------- build_conv_stack
@@ -133,43 +184,64 @@ def test_pool_output_shape_on_the_handouts_example(conv):
 HANDOUT_BLOCKS = [{"filters": 16, "kernel_size": 5}, {"filters": 16, "kernel_size": 5}]
 
 
-def test_build_conv_stack_gives_the_handouts_shapes(conv):
-    model = conv.build_conv_stack((32, 32, 3), HANDOUT_BLOCKS, 10)
-    kinds = layer_kinds(model, "build_conv_stack")
-    expected_kinds = ["conv", "relu", "maxpool"] * 2 + ["flatten", "fc", "softmax"]
-    assert kinds == expected_kinds, (
-        f"build_conv_stack's layers are {kinds}, expected {expected_kinds}: each block is "
-        f"conv -> activation -> max pool, then flatten, dense and softmax")
-    expected = [(32, 32, 16), (32, 32, 16), (16, 16, 16), (16, 16, 16), (16, 16, 16),
-                (8, 8, 16), (1024,), (10,), (10,)]
-    assert output_shapes_of(model) == expected, (
-        f"build_conv_stack's output shapes are {output_shapes_of(model)}, expected {expected}")
-
-
-@settings(max_examples=6)
-@given(shape=image_shapes(min_side=4, max_side=10), data=st.data(),
-       num_classes=st.integers(1, 5))
-def test_build_conv_stack_ends_in_a_softmax_over_the_classes(conv, shape, data, num_classes):
-    blocks = data.draw(conv_blocks(shape), label="blocks")
+def check_stack(conv, shape, blocks, num_classes) -> None:
+    """The layers in order, then each layer's output shape, counted as above."""
+    what = f"build_conv_stack({shape}, {blocks}, {num_classes})"
     model = conv.build_conv_stack(shape, blocks, num_classes)
-    kinds = layer_kinds(model, "build_conv_stack")
-    assert kinds[-3:] == ["flatten", "fc", "softmax"], (
-        f"build_conv_stack's last layers are {kinds[-3:]}, expected flatten, dense, softmax")
-    assert model["layers"][-1]["output_shape"] == [None, num_classes], (
-        f"the model's output shape is {model['layers'][-1]['output_shape']}, expected "
-        f"(None, {num_classes})")
-    convs = kinds.count("conv")
-    assert convs == len(blocks), f"{convs} Conv2D layers for {len(blocks)} blocks"
+    expect_stack_kinds(layer_kinds(model, what), blocks, what)
+    expect_float32(model, what)
+    check_stack_shapes(
+        output_shapes_of(model),
+        shape,
+        blocks,
+        num_classes,
+        what,
+        conv_shape=lambda current, block: counted_shape(
+            current, block["kernel_size"], block.get("stride", 1), "same", block["filters"]
+        ),
+        pool_shape=lambda current, block: counted_shape(
+            current, block.get("pool_size", 2), block.get("pool_size", 2), "valid", current[2]
+        ),
+    )
 
 
-@pytest.mark.parametrize(("blocks", "because"), [
-    ([{"filters": 4, "kernel_size": 3, "colour": "red"}], "'colour' is not a block key"),
-    ([{"kernel_size": 3}], "a block needs 'filters'"),
-    ([{"filters": 0, "kernel_size": 3}], "filters must be a positive int"),
-    ([{"filters": 4, "kernel_size": 3, "activation": "sigmoid"}], "sigmoid is not offered"),
-    ([{"filters": 4, "kernel_size": 3, "pool_size": 16}], "a 16x16 pool on an 8x8 map"),
-])
+@pytest.mark.value_test
+def test_build_conv_stack_gives_the_handouts_shapes(conv):
+    check_stack(conv, (32, 32, 3), HANDOUT_BLOCKS, 10)
+
+
+@pytest.mark.value_test
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_build_conv_stack_maps_each_activation_to_its_layer(conv, activation):
+    blocks = [
+        {"filters": 2, "kernel_size": 3, "activation": activation},
+        {"filters": 3, "kernel_size": (3, 1), "stride": 2, "pool_size": None},
+    ]
+    check_stack(conv, (9, 8, 2), blocks, 4)
+
+
+@pytest.mark.value_test
+@settings(max_examples=6)
+@given(shape=image_shapes(min_side=4, max_side=10), data=st.data(), num_classes=st.integers(1, 5))
+def test_build_conv_stack_follows_its_blocks_layer_by_layer(conv, shape, data, num_classes):
+    check_stack(conv, shape, data.draw(conv_blocks(shape), label="blocks"), num_classes)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "because"),
+    [
+        ([{"filters": 4, "kernel_size": 3, "colour": "red"}], "'colour' is not a block key"),
+        ([{"kernel_size": 3}], "a block needs 'filters'"),
+        ([{"filters": 0, "kernel_size": 3}], "filters must be a positive int"),
+        ([{"filters": 4, "kernel_size": 3, "activation": "sigmoid"}], "sigmoid is not offered"),
+        ([{"filters": 4, "kernel_size": 3, "pool_size": 16}], "a 16x16 pool on an 8x8 map"),
+    ],
+)
 def test_build_conv_stack_rejects_invalid_blocks(conv, blocks, because):
     conv.build_conv_stack((8, 8, 1), [{"filters": 2, "kernel_size": 3}], 3)
-    expect_error("ValueError", lambda: conv.build_conv_stack((8, 8, 1), blocks, 3),
-                 what=f"build_conv_stack((8, 8, 1), {blocks}, 3)", because=because)
+    expect_error(
+        "ValueError",
+        lambda: conv.build_conv_stack((8, 8, 1), blocks, 3),
+        what=f"build_conv_stack((8, 8, 1), {blocks}, 3)",
+        because=because,
+    )

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support.compare import Mistake, expect_close, expect_error
+from tests.support.compare import expect_close, expect_error
 from tests.support.metrics_strategies import cases
+from tests.support.mistakes import inspect_model as mistakes
 from tests.support.training_strategies import (
     confidently_wrong_by_definition,
     example_images,
@@ -33,39 +34,6 @@ def inspect(candidate):
 # --------------------------------------------------------------------------- confidently wrong
 
 
-def both_mistakes(probs, labels, k: int) -> np.ndarray:
-    """What two mistakes give when they agree (they often do on small problems)."""
-    ascending = confidently_wrong_by_definition(probs, labels, k, ascending=True)
-    true_class = confidently_wrong_by_definition(
-        probs, labels, k, confidence=probs[np.arange(len(labels)), labels])
-    return ascending if np.array_equal(ascending, true_class) else np.full(len(ascending), -1)
-
-
-def wrong_mistakes(case, k: int) -> list[Mistake]:
-    probs, labels = case.probs, case.labels
-    last = probs.shape[1] - 1 - np.argmax(probs[:, ::-1], axis=1)
-    return [
-        Mistake("correct predictions are included: keep only the examples whose prediction "
-                "differs from the label",
-                lambda: confidently_wrong_by_definition(probs, labels, k, include_right=True)),
-        Mistake("the confidence must be the PREDICTED class's probability (the row's "
-                "maximum), not the true class's; or the order is from the least confident, "
-                "and the most confident must come first",
-                lambda: both_mistakes(probs, labels, k)),
-        Mistake("sorted from the least confident; the most confident come first",
-                lambda: confidently_wrong_by_definition(probs, labels, k, ascending=True)),
-        Mistake("the confidence must be the PREDICTED class's probability (the row's "
-                "maximum), not the true class's",
-                lambda: confidently_wrong_by_definition(
-                    probs, labels, k, confidence=probs[np.arange(len(labels)), labels])),
-        Mistake("equal confidences must keep the order of their index (lowest first): use a "
-                "stable sort of -confidence",
-                lambda: confidently_wrong_by_definition(probs, labels, k, ties_last=True)),
-        Mistake("the prediction is the argmax taking the FIRST index on ties",
-                lambda: confidently_wrong_by_definition(probs, labels, k, predicted=last)),
-    ]
-
-
 @pytest.mark.value_test
 @given(case=cases(max_examples=14), data=st.data())
 def test_most_confidently_wrong_follows_its_definition(inspect, case, data):
@@ -77,8 +45,45 @@ def test_most_confidently_wrong_follows_its_definition(inspect, case, data):
     actual = np.asarray(actual)
     if actual.size:
         assert actual.dtype.kind in "iu", f"{what} has dtype {actual.dtype}, expected indices"
-    expect_close(actual.reshape(-1) if actual.size else actual.reshape(0), expected, what=what,
-                 rtol=0.0, atol=0.0, mistakes=wrong_mistakes(case, k))
+    expect_close(
+        actual.reshape(-1) if actual.size else actual.reshape(0),
+        expected,
+        what=what,
+        rtol=0.0,
+        atol=0.0,
+        mistakes=mistakes.confidently_wrong(case.probs, case.y_true, k),
+    )
+
+
+def test_most_confidently_wrong_of_a_telling_example(inspect):
+    probs, labels = mistakes.TELLING_PROBS, mistakes.TELLING_LABELS
+    actual = np.asarray(inspect.most_confidently_wrong(probs, labels, 5)).reshape(-1)
+    expect_close(
+        actual,
+        mistakes.TELLING_ANSWER,
+        rtol=0.0,
+        atol=0.0,
+        what="most_confidently_wrong(6 rows of 3 probabilities with equal "
+        "confidences and a tie, k=5)",
+        mistakes=mistakes.confidently_wrong(probs, labels, 5),
+    )
+
+
+def test_most_confidently_wrong_of_n_by_1_labels(inspect):
+    probs, labels = mistakes.TELLING_PROBS, mistakes.TELLING_LABELS.reshape(-1, 1)
+    actual = np.asarray(inspect.most_confidently_wrong(probs, labels, 5)).reshape(-1)
+    flat = inspect.most_confidently_wrong(probs, labels.reshape(-1), 5)
+    mistakes.expect_same_for_both_label_shapes(
+        flat, actual, "most_confidently_wrong(probs, y_true, k=5)"
+    )
+    expect_close(
+        actual,
+        mistakes.TELLING_ANSWER,
+        rtol=0.0,
+        atol=0.0,
+        what="most_confidently_wrong(probs, y_true of shape (6, 1), k=5)",
+        mistakes=mistakes.confidently_wrong(probs, labels, 5),
+    )
 
 
 def test_most_confidently_wrong_example_from_the_docstring(inspect):
@@ -88,15 +93,18 @@ def test_most_confidently_wrong_example_from_the_docstring(inspect):
     everything = np.asarray(inspect.most_confidently_wrong(probs, np.array([1, 1, 1, 0]), 9))
     assert everything.tolist() == [0, 3, 2], (
         f"with k larger than the number of wrong examples the result is "
-        f"{everything.tolist()}, expected all three wrong examples [0, 3, 2]")
+        f"{everything.tolist()}, expected all three wrong examples [0, 3, 2]"
+    )
 
 
 def test_most_confidently_wrong_rejects_labels_of_another_length(inspect):
     inspect.most_confidently_wrong(np.eye(3), np.array([0, 1, 1]), 1)
-    expect_error("ValueError",
-                 lambda: inspect.most_confidently_wrong(np.eye(3), np.array([0, 1]), 1),
-                 what="most_confidently_wrong(probs of 3 rows, 2 labels)",
-                 because="there must be one label per row")
+    expect_error(
+        "ValueError",
+        lambda: inspect.most_confidently_wrong(np.eye(3), np.array([0, 1]), 1),
+        what="most_confidently_wrong(probs of 3 rows, 2 labels)",
+        because="there must be one label per row",
+    )
 
 
 # --------------------------------------------------------------------------- activations
@@ -110,22 +118,12 @@ def check_activations(activations, description: dict, name: str) -> list[np.ndar
     """The count and shapes, with the usual mistakes named."""
     what = f"layer_activations(example_model({name!r}), image)"
     assert isinstance(activations, list), (
-        f"{what} returned {type(activations).__name__}, expected a list of arrays")
-    shapes = output_shapes(description)
-    got = [tuple(np.shape(a)) for a in activations]
-    if got == shapes:
-        return [np.asarray(a, dtype=np.float64) for a in activations]
-    if got == shapes[:-1]:
-        raise AssertionError(f"{what} has {len(got)} arrays, expected {len(shapes)}: the last "
-                             f"layer (the output) is missing")
-    if got[1:] == shapes and len(got) == len(shapes) + 1:
-        raise AssertionError(f"{what} starts with the input image: return only the layers' "
-                             f"outputs ({len(shapes)} arrays)")
-    if got == [(1, *shape) for shape in shapes]:
-        raise AssertionError(f"{what} keeps the batch axis: shapes {got[:3]}..., expected "
-                             f"{shapes[:3]}...; remove it with [0]")
-    raise AssertionError(f"{what} gives shapes {got}, expected {shapes} (one per layer of "
-                         f"model.layers, without the batch axis)")
+        f"{what} returned {type(activations).__name__}, expected a list of arrays"
+    )
+    mistakes.activation_shapes(
+        [tuple(np.shape(a)) for a in activations], output_shapes(description), what
+    )
+    return [np.asarray(a, dtype=np.float64) for a in activations]
 
 
 @given(example=example_images())
@@ -139,16 +137,21 @@ def test_layer_activations_has_one_output_of_the_right_shape_per_layer(inspect, 
 @given(example=example_images())
 def test_the_last_activation_is_the_prediction_in_inference_mode(inspect, example):
     name, image, seed = example
-    activations = check_activations(inspect.example_activations(name, image, seed),
-                                    inspect.example_model(name, seed), name)
+    activations = check_activations(
+        inspect.example_activations(name, image, seed), inspect.example_model(name, seed), name
+    )
     prediction = inspect.example_predict(name, image, seed)
     what = f"the last of layer_activations(example_model({name!r}), image)"
     if not np.allclose(activations[-1], prediction, rtol=1e-4, atol=1e-5):
+        modal = any(
+            layer["class_name"] in mistakes.MODE_LAYERS
+            for layer in inspect.example_model(name, seed)["layers"]
+        )
         raise AssertionError(
-            f"{what} is {np.round(activations[-1], 4)}, expected the model's prediction "
-            f"{np.round(prediction, 4)}. Is the model run in inference mode "
-            f"(training=False)? Dropout and batch normalisation behave differently in "
-            f"training mode")
+            f"{what} is not the model's prediction\n  received {np.round(activations[-1], 4)}"
+            f"\n  expected {np.round(prediction, 4)}"
+            + (f"\n  Likely mistake: {mistakes.TRAINING_MODE}" if modal else "")
+        )
 
 
 @pytest.mark.value_test
@@ -156,8 +159,9 @@ def test_the_last_activation_is_the_prediction_in_inference_mode(inspect, exampl
 def test_layer_activations_of_fully_connected_models_recomputed_in_numpy(inspect, example):
     name, image, seed = example
     description = inspect.example_model(name, seed)
-    activations = check_activations(inspect.example_activations(name, image, seed),
-                                    description, name)
+    activations = check_activations(
+        inspect.example_activations(name, image, seed), description, name
+    )
     weights = [np.asarray(w, dtype=np.float64) for w in inspect.example_weights(name, seed)]
     x = image.astype(np.float64).reshape(-1)
     if name == "mlp":  # flatten, dense 16, relu, dense 10, softmax
@@ -171,15 +175,20 @@ def test_layer_activations_of_fully_connected_models_recomputed_in_numpy(inspect
         expected.append(expected[-1] @ weights[2] + weights[3])
     expected.append(softmax(expected[-1][None])[0])
     for index, (actual, wanted) in enumerate(zip(activations, expected)):
-        expect_close(actual, wanted, what=f"activation {index} "
-                     f"({description['layers'][index]['class_name']}) of {name!r}",
-                     rtol=1e-4, atol=1e-4)
+        expect_close(
+            actual,
+            wanted,
+            what=f"activation {index} ({description['layers'][index]['class_name']}) of {name!r}",
+            rtol=1e-4,
+            atol=1e-4,
+        )
 
 
 def test_layer_activations_rejects_an_image_with_a_batch_axis(inspect):
     inspect.example_activations("mlp", np.zeros((28, 28, 1)))
-    expect_error("ValueError",
-                 lambda: inspect.example_activations("mlp", np.zeros((1, 28, 28, 1))),
-                 what="layer_activations(model, image of shape (1, 28, 28, 1))",
-                 because="the image has no batch axis: (28, 28, 1)")
-
+    expect_error(
+        "ValueError",
+        lambda: inspect.example_activations("mlp", np.zeros((1, 28, 28, 1))),
+        what="layer_activations(model, image of shape (1, 28, 28, 1))",
+        because="the image has no batch axis: (28, 28, 1)",
+    )

@@ -29,6 +29,40 @@ class Mistake:
     variant: Callable[[], object]
 
 
+def distinguishable(
+    mistakes: Sequence[Mistake],
+    same: Callable[[np.ndarray, np.ndarray], bool],
+    right: object = None,
+) -> list[Mistake]:
+    """The mistakes that can be named from a value on the input at hand: those whose value
+    differs (by ``same``) from the value of every mistake with another message, and from the
+    ``right`` answer when it is given. Each variant is computed once; one that cannot be
+    computed on this input is left out."""
+    values = []
+    for mistake in mistakes:
+        try:
+            values.append(np.asarray(mistake.variant(), dtype=np.float64))
+        except (ArithmeticError, ValueError, IndexError):
+            values.append(None)
+
+    def alike(a: np.ndarray, b: np.ndarray | None) -> bool:
+        return b is not None and a.shape == b.shape and same(a, b)
+
+    right = None if right is None else np.asarray(right, dtype=np.float64)
+    kept = []
+    for index, (mistake, value) in enumerate(zip(mistakes, values)):
+        if value is None or alike(value, right):
+            continue
+        if any(
+            alike(value, other)
+            for other_index, other in enumerate(values)
+            if other_index != index and mistakes[other_index].message != mistake.message
+        ):
+            continue
+        kept.append(Mistake(mistake.message, lambda value=value: value))
+    return kept
+
+
 def as_float_array(value: object, what: str) -> np.ndarray:
     """``value`` as a float64 array, or an AssertionError saying why it is not a number."""
     if value is None:
@@ -54,9 +88,16 @@ def default_atol(expected: np.ndarray, scale: float | None = None) -> float:
     return 1e-5 * max(1.0, magnitude)
 
 
-def expect_close(actual: object, expected: object, *, what: str,
-                 mistakes: Sequence[Mistake] = (), rtol: float = 1e-4,
-                 atol: float | None = None, scale: float | None = None) -> None:
+def expect_close(
+    actual: object,
+    expected: object,
+    *,
+    what: str,
+    mistakes: Sequence[Mistake] = (),
+    rtol: float = 1e-4,
+    atol: float | None = None,
+    scale: float | None = None,
+) -> None:
     """Asserts that ``actual`` equals ``expected`` up to float rounding.
 
     Args:
@@ -99,10 +140,9 @@ def _matches(actual: np.ndarray, mistake: Mistake, rtol: float, atol: float) -> 
     return _close(actual, variant, rtol, max(atol, default_atol(variant)))
 
 
-def expect_error(error_type: str, call: Callable[[], object], *, what: str,
-                 because: str) -> None:
+def expect_error(error_type: str, call: Callable[[], object], *, what: str, because: str) -> None:
     """Asserts that ``call()`` makes the candidate raise ``error_type`` (or a subclass)."""
-    from practicum.grader.proxy import CandidateError
+    from practicum.grader.running.proxy import CandidateError
 
     try:
         call()

@@ -17,11 +17,15 @@ ACTIVATIONS = ("relu", "leaky_relu", "relu6", "tanh")
 PADDINGS = ("same", "valid")
 
 
-def image_shapes(max_side: int = 12, max_channels: int = 4,
-                 min_side: int = 1) -> st.SearchStrategy[tuple[int, int, int]]:
+def image_shapes(
+    max_side: int = 12, max_channels: int = 4, min_side: int = 1
+) -> st.SearchStrategy[tuple[int, int, int]]:
     """``(H, W, C)`` shapes of one image."""
-    return st.tuples(st.integers(min_side, max_side), st.integers(min_side, max_side),
-                     st.integers(1, max_channels))
+    return st.tuples(
+        st.integers(min_side, max_side),
+        st.integers(min_side, max_side),
+        st.integers(1, max_channels),
+    )
 
 
 @st.composite
@@ -56,8 +60,7 @@ def pool_cases(draw) -> dict:
     """Keyword arguments for ``pool_output_shape`` (the window fits); ``stride`` and
     ``padding`` are left out now and then, to exercise the defaults."""
     shape = draw(image_shapes())
-    case = {"input_shape": shape,
-            "pool_size": draw(windows(min(4, shape[0]), min(4, shape[1])))}
+    case = {"input_shape": shape, "pool_size": draw(windows(min(4, shape[0]), min(4, shape[1])))}
     if draw(st.booleans()):
         case["stride"] = draw(windows(4, 4))
     if draw(st.booleans()):
@@ -107,8 +110,12 @@ MODEL_INPUTS = ((28, 28, 1), (32, 32, 3))
 
 
 @st.composite
-def layer_specs(draw, input_shape: tuple[int, ...] | None = None,
-                max_image_layers: int = 5, max_flat_layers: int = 4) -> tuple[tuple, list]:
+def layer_specs(
+    draw,
+    input_shape: tuple[int, ...] | None = None,
+    max_image_layers: int = 5,
+    max_flat_layers: int = 4,
+) -> tuple[tuple, list]:
     """``(input_shape, specs)``: a valid Model Builder model for MNIST or CIFAR shapes.
 
     An image part (convs, max pools, activations), then often a flatten and a flat part
@@ -120,8 +127,11 @@ def layer_specs(draw, input_shape: tuple[int, ...] | None = None,
     for _ in range(draw(st.integers(0, max_image_layers))):
         kind = draw(st.sampled_from(["conv", "maxpool", "activation"]))
         if kind == "conv":
-            spec = {"type": "conv", "filters": draw(st.integers(1, 4)),
-                    "kernel": draw(st.integers(1, 5))}
+            spec = {
+                "type": "conv",
+                "filters": draw(st.integers(1, 4)),
+                "kernel": draw(st.integers(1, 5)),
+            }
             stride = 1
             if draw(st.booleans()):
                 stride = spec["stride"] = draw(st.integers(1, 3))
@@ -157,16 +167,24 @@ def layer_specs(draw, input_shape: tuple[int, ...] | None = None,
 # ``Activation("relu")`` count as the same layer, and ``ReLU()`` and ``ReLU(max_value=6)``
 # do not.
 
-LAYER_CLASSES = {"Conv2D": "conv", "Convolution2D": "conv", "MaxPooling2D": "maxpool",
-                 "MaxPool2D": "maxpool", "Flatten": "flatten", "Dense": "fc"}
+LAYER_CLASSES = {
+    "Conv2D": "conv",
+    "Convolution2D": "conv",
+    "MaxPooling2D": "maxpool",
+    "MaxPool2D": "maxpool",
+    "Flatten": "flatten",
+    "Dense": "fc",
+}
 _PROBE = [-10.0, -2.0, -0.5, 0.0, 0.5, 2.0, 7.0, 10.0]
 
 
 def assert_model(result, what: str) -> dict:
     """``result`` if it is a returned Keras model, else an AssertionError saying so."""
     if not isinstance(result, dict) or "keras_model" not in result:
-        raise AssertionError(f"{what} returned {type(result).__name__} {result!r:.80}, "
-                             f"expected a keras.Sequential model")
+        raise AssertionError(
+            f"{what} returned {type(result).__name__} {result!r:.80}, "
+            f"expected a keras.Sequential model"
+        )
     return result
 
 
@@ -180,9 +198,11 @@ def rebuild(model: dict, what: str):
     try:
         return keras.models.model_from_json(model["keras_model"])
     except Exception as error:  # noqa: BLE001 - any failure is the candidate's
-        raise AssertionError(f"the model from {what} cannot be rebuilt from its JSON "
-                             f"({type(error).__name__}: {error}); use the standard Keras "
-                             f"layers (no Lambda layers)") from None
+        raise AssertionError(
+            f"the model from {what} cannot be rebuilt from its JSON "
+            f"({type(error).__name__}: {error}); use the standard Keras "
+            f"layers (no Lambda layers)"
+        ) from None
 
 
 def _identify(layer) -> str:
@@ -223,8 +243,20 @@ def layer_kinds(model: dict, what: str) -> list[str]:
 
 def output_shapes_of(model: dict) -> list[tuple | None]:
     """Each layer's output shape without the batch axis."""
-    return [None if layer["output_shape"] is None else tuple(layer["output_shape"][1:])
-            for layer in model["layers"]]
+    return [
+        None if layer["output_shape"] is None else tuple(layer["output_shape"][1:])
+        for layer in model["layers"]
+    ]
+
+
+def expect_float32(model: dict, what: str) -> None:
+    """Every layer computes in float32, Keras's default and the course's dtype."""
+    dtypes = sorted({layer.compute_dtype for layer in rebuild(model, what).layers})
+    if set(dtypes) - {"float32"}:
+        raise AssertionError(
+            f"{what} computes in {dtypes}, expected float32 (Keras's default, "
+            f"the course's dtype): leave the layers' dtype alone"
+        )
 
 
 def parameter_count(model: dict, what: str) -> int:

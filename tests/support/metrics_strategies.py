@@ -27,15 +27,19 @@ def probability_row(draw, num_classes: int) -> np.ndarray:
         row[draw(st.integers(0, num_classes - 1))] = 1.0
         return row
     if kind == "smooth":  # no ties: a softmax of continuous logits
-        logits = np.array(draw(st.lists(st.floats(-3, 3), min_size=num_classes,
-                                        max_size=num_classes)))
+        logits = np.array(
+            draw(st.lists(st.floats(-3, 3), min_size=num_classes, max_size=num_classes))
+        )
         row = np.exp(logits - logits.max())
         return row / row.sum()
-    weights = np.array(draw(st.lists(st.integers(0, 8), min_size=num_classes,
-                                     max_size=num_classes)), dtype=np.float64)
+    weights = np.array(
+        draw(st.lists(st.integers(0, 8), min_size=num_classes, max_size=num_classes)),
+        dtype=np.float64,
+    )
     if kind == "tie" and num_classes >= 2:
-        tied = draw(st.lists(st.integers(0, num_classes - 1), min_size=2,
-                             max_size=num_classes, unique=True))
+        tied = draw(
+            st.lists(st.integers(0, num_classes - 1), min_size=2, max_size=num_classes, unique=True)
+        )
         weights[tied] = max(1.0, weights.max())
     if weights.sum() == 0:
         weights[0] = 1.0
@@ -88,10 +92,15 @@ class Case:
         return first_argmax(self.probs)
 
 
-
 @st.composite
-def cases(draw, max_examples: int = 12, min_examples: int = 1, min_classes: int = 2,
-          max_classes: int = 5, shape: str | None = None) -> Case:
+def cases(
+    draw,
+    max_examples: int = 12,
+    min_examples: int = 1,
+    min_classes: int = 2,
+    max_classes: int = 5,
+    shape: str | None = None,
+) -> Case:
     """A :class:`Case`: ``N`` examples of ``K`` classes.
 
     About half the labels are the predicted class (so accuracies are neither always 0
@@ -102,10 +111,13 @@ def cases(draw, max_examples: int = 12, min_examples: int = 1, min_classes: int 
     count = draw(st.integers(min_examples, max_examples), label="N")
     probs = draw(probability_matrices(count, num_classes))
     predicted = first_argmax(probs)
-    labels = np.array([
-        int(predicted[i]) if draw(st.booleans()) else draw(st.integers(0, num_classes - 1))
-        for i in range(count)
-    ], dtype=np.int64)
+    labels = np.array(
+        [
+            int(predicted[i]) if draw(st.booleans()) else draw(st.integers(0, num_classes - 1))
+            for i in range(count)
+        ],
+        dtype=np.int64,
+    )
     shape = shape or draw(label_shapes(), label="label shape")
     dtype = draw(st.sampled_from(LABEL_DTYPES), label="label dtype")
     return Case(labels, shaped(labels, shape, dtype), probs, num_classes)

@@ -27,9 +27,21 @@ MAX_LAYERS = 64
 MAX_PARAMETERS = 5_000_000
 MAX_INTEGER = 1_000_000
 
-SAME_SHAPE = {"ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "Activation", "Dropout",
-              "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-              "LayerNormalization", "ThresholdedReLU"}
+SAME_SHAPE = {
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "PReLU",
+    "Softmax",
+    "Activation",
+    "Dropout",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "LayerNormalization",
+    "ThresholdedReLU",
+}
 POOLS = {"MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D"}
 CONVS = {"Conv2D", "Convolution2D"}
 
@@ -41,11 +53,14 @@ class ModelTooLarge(AssertionError):
 def check_model_json(text: object, what: str) -> dict:
     """The parsed JSON of a model reply, or :class:`ModelTooLarge` saying which limit."""
     if type(text) is not str:
-        raise ModelTooLarge(f"the model from {what} came back as {type(text).__name__}, "
-                            "expected its Keras JSON")
+        raise ModelTooLarge(
+            f"the model from {what} came back as {type(text).__name__}, expected its Keras JSON"
+        )
     if len(text) > MAX_JSON_CHARS:
-        raise ModelTooLarge(f"Received: a model whose JSON has {len(text)} characters from "
-                            f"{what}, expected at most {MAX_JSON_CHARS}")
+        raise ModelTooLarge(
+            f"Received: a model whose JSON has {len(text)} characters from "
+            f"{what}, expected at most {MAX_JSON_CHARS}"
+        )
     _check_depth(text, what)
     try:
         config = json.loads(text)
@@ -54,12 +69,16 @@ def check_model_json(text: object, what: str) -> dict:
     layers = _layers_of(config, what)
     count = _count_layers(layers)
     if count > MAX_LAYERS:
-        raise ModelTooLarge(f"Received: a model of {count} layers from {what}, expected at "
-                            f"most {MAX_LAYERS} (the course's models have fewer than 20)")
+        raise ModelTooLarge(
+            f"Received: a model of {count} layers from {what}, expected at "
+            f"most {MAX_LAYERS} (the course's models have fewer than 20)"
+        )
     parameters = count_parameters(layers, what)
     if parameters > MAX_PARAMETERS:
-        raise ModelTooLarge(f"Received: a model of {parameters} parameters from {what}, "
-                            f"expected at most {MAX_PARAMETERS}")
+        raise ModelTooLarge(
+            f"Received: a model of {parameters} parameters from {what}, "
+            f"expected at most {MAX_PARAMETERS}"
+        )
     return config
 
 
@@ -82,17 +101,21 @@ def _check_depth(text: str, what: str) -> None:
         elif char in "]}":
             depth -= 1
     if deepest > MAX_DEPTH:
-        raise ModelTooLarge(f"Received: a model whose JSON is nested {deepest} levels deep "
-                            f"from {what}, expected at most {MAX_DEPTH}")
+        raise ModelTooLarge(
+            f"Received: a model whose JSON is nested {deepest} levels deep "
+            f"from {what}, expected at most {MAX_DEPTH}"
+        )
 
 
 def _layers_of(config: object, what: str) -> list:
     if type(config) is not dict or config.get("class_name") != "Sequential":
         name = config.get("class_name") if type(config) is dict else type(config).__name__
-        raise ModelTooLarge(f"Received: a {str(name)[:60]} model from {what}, expected a "
-                            "keras.Sequential")
-    layers = (config.get("config") or {}).get("layers") if type(config.get("config")) is dict \
-        else None
+        raise ModelTooLarge(
+            f"Received: a {str(name)[:60]} model from {what}, expected a keras.Sequential"
+        )
+    layers = (
+        (config.get("config") or {}).get("layers") if type(config.get("config")) is dict else None
+    )
     if type(layers) is not list:
         raise ModelTooLarge(f"the model from {what} has no list of layers in its JSON")
     return layers
@@ -137,9 +160,11 @@ def count_parameters(layers: list, what: str) -> int:
         kind, config = str(layer.get("class_name"))[:60], layer["config"]
         too_big = [value for value in _ints(config) if abs(value) > MAX_INTEGER]
         if too_big:
-            raise ModelTooLarge(f"Received: layer {index} ({kind}) of the model from {what} "
-                                f"with {max(too_big, key=abs)} in its config, expected "
-                                f"numbers up to {MAX_INTEGER}")
+            raise ModelTooLarge(
+                f"Received: layer {index} ({kind}) of the model from {what} "
+                f"with {max(too_big, key=abs)} in its config, expected "
+                f"numbers up to {MAX_INTEGER}"
+            )
         declared = config.get("batch_shape") or config.get("batch_input_shape")
         if type(declared) is list and all(d is None or type(d) is int for d in declared):
             shape = tuple(declared[1:]) if None not in declared[1:] else None
@@ -148,9 +173,11 @@ def count_parameters(layers: list, what: str) -> int:
         except (ValueError, TypeError, KeyError, IndexError):
             shape, weights = None, None
         if weights is None:
-            raise ModelTooLarge(f"Received: layer {index} ({kind}) of the model from {what}, "
-                                "whose size cannot be checked before it is built; expected "
-                                "the standard Keras layers after a keras.Input")
+            raise ModelTooLarge(
+                f"Received: layer {index} ({kind}) of the model from {what}, "
+                "whose size cannot be checked before it is built; expected "
+                "the standard Keras layers after a keras.Input"
+            )
         total += weights
         if total > MAX_PARAMETERS:
             break
@@ -198,6 +225,8 @@ def _follow(kind: str, config: dict, shape: tuple | None) -> tuple[tuple | None,
         filters = int(config["filters"])
         groups = int(config.get("groups", 1) or 1)
         bias = 1 if config.get("use_bias", True) else 0
-        return ((height, width, filters),
-                (window[0] * window[1] * channels // groups + bias) * filters)
+        return (
+            (height, width, filters),
+            (window[0] * window[1] * channels // groups + bias) * filters,
+        )
     return None, None  # a layer this check does not know: it might hold any weights

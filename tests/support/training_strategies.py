@@ -20,8 +20,14 @@ from hypothesis import strategies as st
 
 
 @st.composite
-def batch_settings(draw, min_examples: int = 1, max_examples: int = 12, max_batches: int = 9,
-                   min_batches: int = 0, min_epochs: float = 0.0):
+def batch_settings(
+    draw,
+    min_examples: int = 1,
+    max_examples: int = 12,
+    max_batches: int = 9,
+    min_batches: int = 0,
+    min_epochs: float = 0.0,
+):
     """``(num_examples, batch_size, num_batches, seed)`` with ``1 <= batch_size <= N``.
 
     ``min_epochs``: draw enough batches to cover at least this many epochs.
@@ -38,7 +44,7 @@ def stream_epochs(indices: np.ndarray, num_examples: int) -> list[np.ndarray]:
     """The flattened batches cut into consecutive epochs of ``num_examples`` (the last may
     be partial)."""
     stream = np.asarray(indices).reshape(-1)
-    return [stream[i:i + num_examples] for i in range(0, len(stream), num_examples)]
+    return [stream[i : i + num_examples] for i in range(0, len(stream), num_examples)]
 
 
 def dropped_last_variant(num_examples: int, batch_size: int) -> bool:
@@ -60,9 +66,26 @@ class StepProblem:
     learning_rate: float
     seed: int
 
+    def rate(self, optimizer: str = "sgd") -> float:
+        """The learning rate for ``optimizer``: adaptive optimizers (Adam, RMSprop) take
+        steps of about the learning rate whatever the gradient, so 0.1 or 0.3 saturates the
+        softmax within a few steps, and the textbook ``-log(p)`` of the docstring then gives
+        inf where a clipped library loss stays finite: both are right, so such rates are
+        not drawn for them."""
+        return (
+            min(self.learning_rate, 0.01)
+            if optimizer in ("adam", "rmsprop")
+            else (self.learning_rate)
+        )
+
     def kwargs(self, optimizer: str = "sgd") -> dict:
-        return {"num_classes": self.num_classes, "learning_rate": self.learning_rate,
-                "optimizer": optimizer, "seed": self.seed, "hidden": self.hidden}
+        return {
+            "num_classes": self.num_classes,
+            "learning_rate": self.rate(optimizer),
+            "optimizer": optimizer,
+            "seed": self.seed,
+            "hidden": self.hidden,
+        }
 
 
 @st.composite
@@ -105,8 +128,9 @@ def mlp_loss_and_grads(weights, x, y):
     return loss, probs, [g_w1, g_b1, g_w2, g_b2]
 
 
-def sgd_reference(weights, x_batches, y_batches, learning_rate: float,
-                  mistake: str | None = None) -> dict:
+def sgd_reference(
+    weights, x_batches, y_batches, learning_rate: float, mistake: str | None = None
+) -> dict:
     """Plain SGD on the small model, in numpy: ``{"losses", "weights"}``.
 
     ``mistake``: ``None`` (right), ``"loss_after"`` (records the loss after the update),
@@ -133,8 +157,12 @@ def sgd_reference(weights, x_batches, y_batches, learning_rate: float,
 
 # --------------------------------------------------------------------------- inspect_model
 
-EXAMPLE_INPUTS = {"mlp": (28, 28, 1), "conv": (28, 28, 1), "conv_bn": (12, 12, 3),
-                  "functional": (10,)}
+EXAMPLE_INPUTS = {
+    "mlp": (28, 28, 1),
+    "conv": (28, 28, 1),
+    "conv_bn": (12, 12, 3),
+    "functional": (10,),
+}
 
 
 @st.composite
@@ -152,15 +180,27 @@ def first_argmax(probs: np.ndarray) -> np.ndarray:
     return np.array([int(np.flatnonzero(row == row.max())[0]) for row in probs], dtype=int)
 
 
-def confidently_wrong_by_definition(probs, labels, k: int, *, confidence=None,
-                                    include_right: bool = False, ascending: bool = False,
-                                    ties_last: bool = False, predicted=None) -> np.ndarray:
-    """``most_confidently_wrong`` written out; the options give the usual mistakes."""
+def confidently_wrong_by_definition(
+    probs,
+    labels,
+    k: int,
+    *,
+    confidence=None,
+    include_right: bool = False,
+    ascending: bool = False,
+    ties_last: bool = False,
+    predicted=None,
+    wrong=None,
+) -> np.ndarray:
+    """``most_confidently_wrong`` written out; the options give the usual mistakes
+    (``wrong``: which examples count as wrong, instead of prediction != label)."""
     probs = np.asarray(probs, dtype=np.float64)
     labels = np.asarray(labels).reshape(-1)
     predicted = first_argmax(probs) if predicted is None else predicted
     scores = probs.max(axis=1) if confidence is None else confidence
-    chosen = [i for i in range(len(probs)) if include_right or predicted[i] != labels[i]]
+    if wrong is None:
+        wrong = [include_right or predicted[i] != labels[i] for i in range(len(probs))]
+    chosen = [i for i in range(len(probs)) if wrong[i]]
     sign = 1.0 if ascending else -1.0
     chosen.sort(key=lambda i: (sign * scores[i], -i if ties_last else i))
     return np.array(chosen[:k], dtype=np.int64)

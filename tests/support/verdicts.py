@@ -42,8 +42,12 @@ def environment() -> dict[str, str]:
     import numpy
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__}
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
 
 
 def record(part: str, graded: dict[str, list[dict]]) -> Path | None:
@@ -52,12 +56,14 @@ def record(part: str, graded: dict[str, list[dict]]) -> Path | None:
     folder = os.environ.get(ENV_VAR)
     if not folder:
         return None
-    verdicts = {label: {row["nodeid"]: row["outcome"] for row in rows}
-                for label, rows in graded.items()}
+    verdicts = {
+        label: {row["nodeid"]: row["outcome"] for row in rows} for label, rows in graded.items()
+    }
     path = Path(folder) / f"{part}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"environment": environment(), "verdicts": verdicts},
-                               indent=1, sort_keys=True))
+    path.write_text(
+        json.dumps({"environment": environment(), "verdicts": verdicts}, indent=1, sort_keys=True)
+    )
     return path
 
 
@@ -86,10 +92,14 @@ def problems_with(verdicts: Verdicts) -> list[str]:
     problems = [f"{label}: no test ran" for label, rows in verdicts.items() if not rows]
     reference = verdicts.get("reference", {})
     stubs = verdicts.get("known_implementations/exercises", {})
-    problems += [f"reference: {test} {outcome}" for test, outcome in sorted(reference.items())
-                 if outcome != "passed"]
-    problems += [f"stubs: {test} {outcome}" for test, outcome in sorted(stubs.items())
-                 if outcome != "failed"]
+    problems += [
+        f"reference: {test} {outcome}"
+        for test, outcome in sorted(reference.items())
+        if outcome != "passed"
+    ]
+    problems += [
+        f"stubs: {test} {outcome}" for test, outcome in sorted(stubs.items()) if outcome != "failed"
+    ]
     if reference and stubs and set(reference) != set(stubs):
         problems.append("the stubs and the reference ran different tests")
     return problems
@@ -100,11 +110,14 @@ def differences(environments: dict[str, Verdicts]) -> list[str]:
     lines = []
     labels = sorted({label for verdicts in environments.values() for label in verdicts})
     for label in labels:
-        tests = sorted({test for verdicts in environments.values()
-                        for test in verdicts.get(label, {})})
+        tests = sorted(
+            {test for verdicts in environments.values() for test in verdicts.get(label, {})}
+        )
         for test in tests:
-            outcomes = {name: verdicts.get(label, {}).get(test, "missing")
-                        for name, verdicts in environments.items()}
+            outcomes = {
+                name: verdicts.get(label, {}).get(test, "missing")
+                for name, verdicts in environments.items()
+            }
             if len(set(outcomes.values())) > 1:
                 shown = ", ".join(f"{name}: {outcome}" for name, outcome in outcomes.items())
                 lines.append(f"{label}: {test}: {shown}")
@@ -123,8 +136,10 @@ def compare(folders: list[Path]) -> int:
         failed = failed or bool(problems)
         environments[folder.name] = verdicts
         shown = ", ".join(f"{key} {value}" for key, value in sorted(versions.items()))
-        print(f"{folder.name}: {sum(map(len, verdicts.values()))} verdicts of "
-              f"{len(verdicts)} submissions ({shown})")
+        print(
+            f"{folder.name}: {sum(map(len, verdicts.values()))} verdicts of "
+            f"{len(verdicts)} submissions ({shown})"
+        )
     lines = differences(environments)
     for line in lines:
         print(f"DIFFERENT {line}")
@@ -136,8 +151,9 @@ def compare(folders: list[Path]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.verdicts",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.verdicts", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("clear").add_argument("folder", type=Path)
     commands.add_parser("compare").add_argument("folders", type=Path, nargs="+")

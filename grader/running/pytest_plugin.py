@@ -1,0 +1,373 @@
+"""The pytest side of the course: choosing implementations, markers, and results.
+
+Loaded for every run of the course's tests (``addopts = "-p
+practicum.grader.running.pytest_plugin"`` in ``pyproject.toml``). It adds:
+
+* ``--impl exercises|solutions|PATH``: the implementation under test (default: the
+  student's ``exercises``), reached through the ``candidate`` fixture;
+* ``--reference solutions|PATH``: the reference solution set that gives expected values
+  (default ``solutions``), reached through the ``reference`` fixture;
+* ``--grade-report FILE``: writes every task test's outcome and feedback as JSON, which
+  the grader turns into scores, with the answer functions the test exercised
+  (``functions``) and those it checked against the reference (``value_test_for``), which
+  :func:`practicum.grader.grading.scoring.score_task` uses to withhold points a degenerate answer
+  could earn (see :mod:`.gating`);
+* the ``value_test`` marker: a test that checks values only a right answer has without
+  calling the reference (independently computed values on drawn inputs);
+* a check that every test under ``tests/public`` and ``tests/hidden`` is marked
+  ``public`` or ``hidden`` and names its ``task``;
+* hypothesis profiles: ``dev`` (the default: random, quick) and ``grading``
+  (derandomised, so two gradings of one submission agree).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+# TensorFlow's C++ start-up lines (oneDNN, CUDA drivers) are noise in a student's run.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+from practicum.grader.running.feedback import (
+    feedback_message,
+    quiet_sections,
+    task_summary,
+    without_stub_text,
+)
+from practicum.grader.running.gating import CourseFunctions
+from practicum.grader.running.proxy import Candidate, InProcessBackend, MissingImplementation
+
+_COMMON = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+# Students get shrunk (minimal) failing examples, without hypothesis's "Explanation" of
+# which lines of the course's helpers ran (noise to a student, and slow).
+settings.register_profile(
+    "dev",
+    max_examples=15,
+    phases=[phase for phase in Phase if phase is not Phase.explain],
+    **_COMMON,
+)
+# Grading reports the first failing example it finds, without the shrinking that can cost
+# tens of seconds per wrong function.
+settings.register_profile(
+    "grading",
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    phases=[Phase.explicit, Phase.generate],
+    **_COMMON,
+)
+settings.load_profile(os.environ.get("PRACTICUM_HYPOTHESIS_PROFILE", "dev"))
+
+NAMED_IMPLEMENTATIONS = ("exercises", "solutions")
+TASK_TEST_DIRS = {"public": "tests/public", "hidden": "tests/hidden"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("practicum", "course exercises")
+    group.addoption(
+        "--impl",
+        default="exercises",
+        metavar="exercises|solutions|PATH",
+        help="implementation under test (default: exercises)",
+    )
+    group.addoption(
+        "--reference",
+        default="solutions",
+        metavar="solutions|PATH",
+        help="reference solution set for expected values (default: solutions)",
+    )
+    group.addoption(
+        "--task",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only the tests of this task (module); repeatable",
+    )
+    group.addoption(
+        "--grade-report",
+        default=None,
+        metavar="FILE",
+        help="write each task test's outcome and feedback to FILE as JSON",
+    )
+    group.addoption(
+        "--sandbox",
+        default="off",
+        choices=["auto", *sandbox_modes()],
+        help="where the --impl code runs: off (in this process, the default), "
+        "process (a worker subprocess with limits), bwrap (that worker inside "
+        "bubblewrap), auto (bwrap if it works here, else process)",
+    )
+    group.addoption(
+        "--sandbox-timeout",
+        default=60.0,
+        type=float,
+        metavar="SECONDS",
+        help="wall-time limit of one sandboxed call (default 60)",
+    )
+
+
+def sandbox_modes() -> tuple[str, ...]:
+    from practicum.grader.sandbox import MODES
+
+    return MODES
+
+
+def resolve_implementation(name: str, rootpath: Path) -> Path:
+    """Maps ``exercises``/``solutions`` to the course's folders, anything else to a path."""
+    if name in NAMED_IMPLEMENTATIONS:
+        return rootpath / name
+    return Path(name).expanduser().resolve()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for option in ("impl", "reference"):
+        path = resolve_implementation(config.getoption(option), config.rootpath)
+        if option == "impl" and not path.is_dir():
+            raise pytest.UsageError(
+                f"Received: --impl {config.getoption(option)}, expected 'exercises', "
+                f"'solutions' or a directory of modules ({path} is not a directory)"
+            )
+    config._practicum_results = []  # type: ignore[attr-defined]
+    config._practicum_calls = CallRecorder(CourseFunctions(config.rootpath))  # type: ignore[attr-defined]
+    config.addinivalue_line(
+        "markers",
+        "value_test: checks values only a right answer has (without the "
+        "reference): its passing vouches for the functions it calls, as a comparison with "
+        "the reference does",
+    )
+
+
+@pytest.fixture(scope="session")
+def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
+    """The implementation under test (``--impl``), behind the proxy; with ``--sandbox``
+    other than ``off``, its code runs in a sandboxed worker process."""
+    option = pytestconfig.getoption("impl")
+    path = resolve_implementation(option, pytestconfig.rootpath)
+    mode = pytestconfig.getoption("sandbox")
+    if mode == "off":
+        proxy = Candidate(InProcessBackend(path), label=option)
+        pytestconfig._practicum_calls.watch("candidate", proxy)  # type: ignore[attr-defined]
+        yield proxy
+        return
+    from practicum.grader.sandbox import SandboxBackend
+
+    try:
+        backend = SandboxBackend(
+            path, mode=mode, call_timeout=pytestconfig.getoption("sandbox_timeout")
+        )
+    except (RuntimeError, ValueError) as error:
+        raise pytest.UsageError(str(error)) from None
+    with backend:
+        proxy = Candidate(backend, label=option)
+        pytestconfig._practicum_calls.watch("candidate", proxy)  # type: ignore[attr-defined]
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def reference(pytestconfig: pytest.Config) -> Candidate:
+    """The reference solution set (``--reference``), behind the same kind of proxy."""
+    option = pytestconfig.getoption("reference")
+    path = resolve_implementation(option, pytestconfig.rootpath)
+    if not path.is_dir():
+        pytest.fail(f"no reference solutions at {path}: pass --reference PATH", pytrace=False)
+    proxy = Candidate(InProcessBackend(path), label=option)
+    pytestconfig._practicum_calls.watch("reference", proxy)  # type: ignore[attr-defined]
+    return proxy
+
+
+# --------------------------------------------------------------------------- calls
+
+
+class CallRecorder:
+    """Which functions each test called on the candidate and on the reference, from the
+    proxies' journals: calls made in the test itself and in the set-up of every fixture it
+    uses (a module-scoped fixture that calls the candidate once counts for each test that
+    uses it)."""
+
+    def __init__(self, functions: CourseFunctions) -> None:
+        self.functions = functions
+        self.journals: dict[str, list] = {}
+        self.by_fixture: dict[object, dict[str, set]] = {}
+
+    def watch(self, side: str, proxy: Candidate) -> None:
+        self.journals[side] = proxy.journal
+
+    def positions(self) -> dict[str, int]:
+        return {side: len(journal) for side, journal in self.journals.items()}
+
+    def since(self, start: dict[str, int]) -> dict[str, set]:
+        return {side: set(journal[start.get(side, 0) :]) for side, journal in self.journals.items()}
+
+    def forget(self) -> None:
+        """Clears the journals (between tests: everything needed later is kept)."""
+        for journal in self.journals.values():
+            del journal[:]
+
+    def fields(self, item: pytest.Item, start: dict[str, int]) -> dict[str, list[str]]:
+        """The row fields ``functions`` and ``value_test_for`` of one test."""
+        seen = self.since(start)
+        info = getattr(item, "_fixtureinfo", None)
+        for name in getattr(item, "fixturenames", ()):
+            definitions = info.name2fixturedefs.get(name) if info is not None else None
+            recorded = self.by_fixture.get(definitions[-1]) if definitions else None
+            for side, calls in (recorded or {}).items():
+                seen.setdefault(side, set()).update(calls)
+        called = {(module, function) for module, function, _ in seen.get("candidate", ())}
+        returned = {(module, function) for module, function, ok in seen.get("candidate", ()) if ok}
+        if item.get_closest_marker("value_test"):
+            compared = called
+        else:
+            compared = returned & {
+                (module, function) for module, function, ok in seen.get("reference", ()) if ok
+            }
+        return {
+            "functions": self.functions.reached(called),
+            "value_test_for": self.functions.reached(compared),
+        }
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    recorder = getattr(request.config, "_practicum_calls", None)
+    start = recorder.positions() if recorder else {}
+    yield
+    if recorder is not None:
+        recorder.by_fixture[fixturedef] = recorder.since(start)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    recorder = getattr(item.config, "_practicum_calls", None)
+    if recorder is not None:
+        item.stash[_CALLS_START] = recorder.positions()
+    yield
+    if recorder is not None:
+        recorder.forget()
+
+
+_CALLS_START = pytest.StashKey[dict]()
+
+
+# --------------------------------------------------------------------------- markers
+
+
+def task_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("task")
+    return marker.args[0] if marker and marker.args else None
+
+
+def visibility_of(item: pytest.Item) -> str | None:
+    kinds = [kind for kind in TASK_TEST_DIRS if item.get_closest_marker(kind)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problems = []
+    for item in items:
+        relative = Path(item.path).resolve()
+        for kind, folder in TASK_TEST_DIRS.items():
+            if (config.rootpath / folder) in relative.parents:
+                if visibility_of(item) != kind or task_of(item) is None:
+                    problems.append(
+                        f"{item.nodeid}: a test in {folder}/ must be marked "
+                        f"'{kind}' (and only that) and name its task with @pytest.mark.task"
+                    )
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+    if items and all(task_of(item) for item in items) and not _asked_for_report_chars(config):
+        # The "tasks" section lists the failures; pytest's FAILED list would repeat them.
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and hasattr(reporter, "reportchars"):
+            reporter.reportchars = reporter.reportchars.replace("f", "")
+    wanted = set(config.getoption("task"))
+    if wanted:
+        keep = [item for item in items if task_of(item) in wanted]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+def _asked_for_report_chars(config: pytest.Config) -> bool:
+    arguments = [*config.invocation_params.args, *os.environ.get("PYTEST_ADDOPTS", "").split()]
+    return any(str(argument).startswith(("-r", "--report-chars")) for argument in arguments)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    task = task_of(item)
+    if task is None or report.when not in ("setup", "call"):
+        return
+    if report.when == "setup" and report.passed:
+        return
+    message = ""
+    if call.excinfo is not None:
+        error = call.excinfo.value
+        message = feedback_message(error)
+        if report.failed and _short_tracebacks(item.config):
+            # The student needs the message, not the frames of the course's helpers.
+            path, line, _ = item.location
+            if isinstance(error, MissingImplementation) and "not implemented yet" in message:
+                report.longrepr = without_stub_text(message)
+                report.not_implemented = True  # see pytest_runtest_logreport
+            else:
+                report.longrepr = (
+                    f"{message}\n(test: {path}:{line + 1}; --tb=long shows the traceback)"
+                )
+    row = {
+        "nodeid": item.nodeid,
+        "name": item.name,
+        "task": task,
+        "visibility": visibility_of(item),
+        "outcome": "passed" if report.passed else "skipped" if report.skipped else "failed",
+        "message": message[:4000],
+    }
+    recorder = getattr(item.config, "_practicum_calls", None)
+    if recorder is not None:
+        row.update(recorder.fields(item, item.stash.get(_CALLS_START, {})))
+    item.config._practicum_results.append(row)  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A failure's captured output without TensorFlow's start-up lines; none at all (not
+    even hypothesis's seed) for a function that is not written yet."""
+    if report.failed:
+        sections = [] if getattr(report, "not_implemented", False) else report.sections
+        report.sections = quiet_sections(sections)
+
+
+def _short_tracebacks(config: pytest.Config) -> bool:
+    """Whether failures are shown as feedback only (pytest's default ``--tb=auto``)."""
+    return config.getoption("tbstyle", "auto") == "auto"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    results = getattr(config, "_practicum_results", [])
+    path = config.getoption("grade_report")
+    if path:
+        Path(path).write_text(json.dumps(results, indent=1))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """Per task: how many tests pass, the first failures, and the next thing to do."""
+    results = getattr(config, "_practicum_results", [])
+    if not results:
+        return
+    terminalreporter.section("tasks")
+    impl = resolve_implementation(config.getoption("impl"), config.rootpath)
+    for line in task_summary(results, impl):
+        terminalreporter.write_line(line)

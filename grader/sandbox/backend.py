@@ -1,0 +1,561 @@
+"""The trusted side of the sandbox: a :class:`Backend` whose calls run in a worker process.
+
+:class:`SandboxBackend` implements the proxy's ``Backend`` protocol (``call`` and
+``value_and_grad``). It copies the submission and ``worker.py`` into a scratch directory,
+starts the worker (inside bubblewrap when available, else as a plain subprocess), sends it
+each call's inputs and rebuilds the outputs from plain data. Nothing the worker sends is
+trusted: every message is checked (size, structure, types, numeric dtypes, array sizes)
+and arrays are rebuilt as fresh base-class ``np.ndarray`` objects.
+
+A call that times out, crashes the worker or exhausts its memory fails alone: the worker is
+killed (SIGKILL to its whole process group) and restarted for the next call. A module whose
+import kills the worker fails all its calls at once; after ``max_consecutive_failures``
+crashes in a row the backend stops restarting and fails the remaining calls quickly.
+
+One class of about 350 lines on purpose: starting a worker, the framing of its pipe,
+the checks of every reply and the restart policy share one state (the current worker, its
+failures so far), and each piece is short.
+
+Example::
+
+    with SandboxBackend(Path("submission"), mode="auto", call_timeout=30) as backend:
+        candidate = Candidate(backend, label="submission")
+        candidate.module("style_losses").gram_matrix(AsTensor(features))
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from practicum.grader.running.feedback import without_framework_noise
+from practicum.grader.running.proxy import CandidateError, MissingImplementation
+from practicum.grader.sandbox.bwrap import SANDBOX_ROOT, SYSTEM_READ, bwrap_command, python_paths
+from practicum.grader.sandbox.files import copy_submission, runtime_library
+from practicum.grader.sandbox.modes import (
+    UNSHARE,
+    bwrap_problem,
+    notice,
+    process_isolation,
+    process_problem,
+    resolve_mode,
+)
+from practicum.grader.sandbox.wire import Budget, ProtocolError, decode, encode
+from practicum.grader.sandbox.worker_process import (
+    WorkerDied,
+    WorkerOutput,
+    WorkerProcess,
+    killed_by,
+)
+
+WORKER_SOURCE = Path(__file__).with_name("worker.py")
+WIRE_SOURCE = Path(__file__).with_name("wire.py")
+
+
+class WorkerFailure(MissingImplementation):
+    """The worker timed out, crashed or ran out of memory during a call.
+
+    A :class:`MissingImplementation` (a ``BaseException``), so that hypothesis stops at once
+    instead of trying the call again and again.
+    """
+
+
+# --------------------------------------------------------------------------- plain data
+
+
+def _text(value: Any, limit: int = 4000) -> str:
+    if type(value) is not str:
+        raise ProtocolError("expected a string")
+    return value[:limit]
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+class SandboxBackend:
+    """Runs a submission's calls in a sandboxed worker process.
+
+    Args:
+        directory: the submission (a folder of task modules).
+        mode: ``"bwrap"``, ``"process"`` or ``"auto"`` (bwrap when it works here).
+        call_timeout: wall-time limit of one call, in seconds.
+        start_timeout: wall-time limit for a worker to start (it imports TensorFlow).
+        memory_mb: the worker's address-space limit (TensorFlow alone reserves ~2 GB).
+        cpu_seconds: the worker's CPU-time limit over its life.
+        max_consecutive_failures: crashes and timeouts in a row after which no new worker
+            is started and the remaining calls fail at once.
+        max_failures_per_function: crashes and timeouts of one function after which its
+            further calls fail at once (the other functions are still run).
+        threads: TensorFlow's intra- and inter-op threads in the worker.
+        max_reply_mb: the largest reply accepted from the worker.
+        output_limit: how much of the worker's stdout/stderr is kept (the rest is dropped).
+    """
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        mode: str = "auto",
+        call_timeout: float = 60,
+        start_timeout: float = 180,
+        memory_mb: int = 4096,
+        cpu_seconds: int = 1800,
+        max_consecutive_failures: int = 3,
+        threads: int = 1,
+        max_reply_mb: int = 256,
+        output_limit: int = 64 * 1024,
+        quiet: bool = False,
+        max_failures_per_function: int = 2,
+    ) -> None:
+        self.directory = Path(directory).resolve()
+        self.mode = resolve_mode(mode)
+        if self.mode == "off":
+            raise ValueError("SandboxBackend needs mode bwrap, process or auto")
+        self._isolation = (
+            process_isolation()
+            if self.mode == "process"
+            else {"namespace": False, "expose": [], "drop": True, "problem": None}
+        )
+        self.call_timeout = call_timeout
+        self.start_timeout = start_timeout
+        self.memory_mb = memory_mb
+        self.cpu_seconds = cpu_seconds
+        self.max_consecutive_failures = max_consecutive_failures
+        self.threads = threads
+        self.max_reply_bytes = max_reply_mb * 2**20
+        self.output_limit = output_limit
+        self._worker: WorkerProcess | None = None
+        self._scratch: Path | None = None
+        self._next_id = 1
+        self._consecutive_failures = 0
+        self._last_failure = ""
+        self._broken_modules: dict[str, MissingImplementation] = {}
+        self._function_failures: collections.Counter[str] = collections.Counter()
+        self.max_failures_per_function = max_failures_per_function
+        self.starts = 0
+        self.failures = 0
+        self.info: dict = {}
+        if not quiet:
+            if self.mode == "process":
+                reason = bwrap_problem() or "process mode was asked for"
+                how = (
+                    "as an unprivileged user in its own mount and PID namespace"
+                    if self._isolation["namespace"]
+                    else "as an unprivileged user"
+                    if self._isolation["drop"] and os.getuid() == 0
+                    else "as the grader's own user, in the host's PID namespace"
+                )
+                notice(
+                    f"no bubblewrap sandbox ({reason}): submissions run in a separate "
+                    f"process {how}, with resource limits (plus Landlock and seccomp where "
+                    "the kernel has them)"
+                )
+
+    # ---------------------------------------------------------------- Backend protocol
+
+    def call(self, module: str, function: str, args: tuple, kwargs: dict) -> Any:
+        reply = self._request(
+            module,
+            {
+                "op": "call",
+                "module": module,
+                "function": function,
+                "args": encode(list(args)),
+                "kwargs": encode(kwargs),
+            },
+            what=f"{module}.{function}",
+        )
+        return reply["value"]
+
+    def value_and_grad(
+        self, module: str, function: str, args: tuple, kwargs: dict, wrt: Sequence[int]
+    ) -> tuple[Any, list[Any]]:
+        reply = self._request(
+            module,
+            {
+                "op": "grad",
+                "module": module,
+                "function": function,
+                "args": encode(list(args)),
+                "kwargs": encode(kwargs),
+                "wrt": [int(index) for index in wrt],
+            },
+            what=f"the gradient of {module}.{function}",
+        )
+        grads = reply.get("grads")
+        if type(grads) is not list or len(grads) != len(wrt):
+            raise CandidateError(
+                f"the gradient of {module}.{function} came back malformed", ["TypeError"]
+            )
+        return reply["value"], grads
+
+    # ---------------------------------------------------------------- life cycle
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def __enter__(self) -> SandboxBackend:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    # ---------------------------------------------------------------- requests
+
+    def _request(self, module: str, message: dict, what: str) -> dict:
+        if not (self.directory / f"{module}.py").is_file():
+            raise MissingImplementation(
+                f"the submission has no module {module}.py: the tests for {module} cannot run",
+                ["ModuleNotFoundError"],
+            )
+        if module in self._broken_modules:
+            raise self._broken_modules[module]
+        self._give_up_if_hopeless(what)
+        key = f"{module}.{message.get('function')}"
+        if self._function_failures[key] >= self.max_failures_per_function:
+            raise WorkerFailure(
+                f"{what} was not run: it already crashed or timed out "
+                f"{self._function_failures[key]} times ({self._last_failure})",
+                ["WorkerFailure"],
+            )
+        worker = self._ensure_worker(what)
+        if module not in worker.imported:
+            try:
+                reply = self._exchange(
+                    worker, {"op": "import", "module": module}, timeout=self.call_timeout
+                )
+            except WorkerDied as dead:
+                failure = self._failed(dead, f"importing {module}.py")
+                broken = WorkerFailure(
+                    f"{module}.py could not be imported: the worker {dead.reason} while "
+                    f"importing it",
+                    [dead.kind],
+                    dead.reason,
+                    failure.where,
+                )
+                self._broken_modules[module] = broken
+                raise broken from None
+            if reply["status"] != "ok":
+                self._broken_modules[module] = self._error_from(reply)
+                raise self._broken_modules[module]
+            worker.imported.add(module)
+        try:
+            reply = self._exchange(worker, message, timeout=self.call_timeout)
+        except WorkerDied as dead:
+            self._function_failures[key] += 1
+            raise self._failed(dead, what) from None
+        self._consecutive_failures = 0
+        if reply["status"] != "ok":
+            raise self._error_from(reply)
+        return reply
+
+    def _give_up_if_hopeless(self, what: str) -> None:
+        if self._consecutive_failures >= self.max_consecutive_failures:
+            raise WorkerFailure(
+                f"{what} was not run: the sandboxed worker failed "
+                f"{self._consecutive_failures} times in a row (last: {self._last_failure})",
+                ["WorkerFailure"],
+            )
+
+    def _failed(self, dead: WorkerDied, what: str) -> WorkerFailure:
+        self.failures += 1
+        self._consecutive_failures += 1
+        self._last_failure = dead.reason
+        tail = ""
+        if self._worker is not None:
+            tail = without_framework_noise(self._worker.output.tail(2000)).strip()[-300:]
+            self._worker.kill()
+            self._worker = None
+        summary = f"{what} failed: the worker {dead.reason}"
+        if dead.kind == "TimeoutError":
+            summary += " (an infinite loop, or far too slow?)"
+        elif dead.kind == "MemoryError":
+            summary += " (it needs too much memory)"
+        return WorkerFailure(
+            summary,
+            [dead.kind, "WorkerFailure"],
+            dead.reason,
+            f"last output: {tail}" if tail else "",
+        )
+
+    @staticmethod
+    def _error_from(reply: dict) -> CandidateError | MissingImplementation:
+        try:
+            summary = _text(reply.get("summary"))
+            message = _text(reply.get("message", ""))
+            where = _text(reply.get("where", ""))
+            names = reply.get("type_names", [])
+            if type(names) is not list or len(names) > 32:
+                raise ProtocolError("type_names must be a short list")
+            names = [_text(name, 200) for name in names]
+        except ProtocolError as error:
+            return CandidateError(f"the worker sent a malformed error: {error}", ["TypeError"])
+        kind = MissingImplementation if reply.get("status") == "missing" else CandidateError
+        return kind(summary, names, message, where)
+
+    # ---------------------------------------------------------------- the pipe
+
+    def _exchange(self, worker: WorkerProcess, message: dict, timeout: float) -> dict:
+        request_id = self._next_id
+        self._next_id += 1
+        payload = json.dumps({"id": request_id, **message}).encode()
+        deadline = time.monotonic() + timeout
+        self._write(worker, struct.pack(">I", len(payload)) + payload, deadline)
+        raw = self._read_message(worker, deadline)
+        try:
+            reply = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            raise WorkerDied(
+                f"sent a message that is not JSON ({error})", "ProtocolError"
+            ) from None
+        if type(reply) is not dict or reply.get("id") != request_id:
+            raise WorkerDied("sent a reply out of turn", "ProtocolError")
+        status = reply.get("status")
+        if status not in ("ok", "error", "missing"):
+            raise WorkerDied(f"sent a reply with status {str(status)[:40]!r}", "ProtocolError")
+        if status == "ok":
+            budget = Budget(self.max_reply_bytes, 10_000_000)
+            try:
+                checked = {"status": "ok", "value": decode(reply.get("value"), budget)}
+                if "grads" in reply:
+                    checked["grads"] = decode(reply["grads"], budget)
+            except ProtocolError as error:
+                raise WorkerDied(f"sent an invalid reply ({error})", "ProtocolError") from None
+            except RecursionError:
+                raise WorkerDied("sent a reply nested too deeply", "ProtocolError") from None
+            return checked
+        return reply
+
+    def _wait_until_ready(self, fd: int, event: int, deadline: float) -> None:
+        """Waits until ``fd`` is ready for ``event`` (select.POLLIN/POLLOUT) or the call's
+        time is up (then the worker counts as timed out)."""
+        poller = select.poll()
+        poller.register(fd, event)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerDied(f"did not finish within {self.call_timeout:g} s", "TimeoutError")
+            if poller.poll(remaining * 1000):
+                return
+
+    def _write(self, worker: WorkerProcess, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            self._wait_until_ready(worker.to_worker, select.POLLOUT, deadline)
+            try:
+                written = os.write(worker.to_worker, view[:65536])
+            except BlockingIOError:
+                continue
+            except OSError:  # BrokenPipeError included: the worker is gone
+                raise self._death(worker) from None
+            view = view[written:]
+
+    def _read_exact(self, worker: WorkerProcess, size: int, deadline: float) -> bytes:
+        chunks, missing = [], size
+        while missing:
+            self._wait_until_ready(worker.from_worker, select.POLLIN, deadline)
+            try:
+                chunk = os.read(worker.from_worker, min(missing, 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise self._death(worker)
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b"".join(chunks)
+
+    def _read_message(self, worker: WorkerProcess, deadline: float) -> bytes:
+        (size,) = struct.unpack(">I", self._read_exact(worker, 4, deadline))
+        if size > self.max_reply_bytes * 2 + 2**20:
+            raise WorkerDied(f"sent a message of {size} bytes, more than allowed", "ProtocolError")
+        return self._read_exact(worker, size, deadline)
+
+    def _death(self, worker: WorkerProcess) -> WorkerDied:
+        try:
+            code = worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return WorkerDied("closed its pipe", "WorkerCrash")
+        if code is not None and code < 0:
+            return killed_by(-code)
+        reaped = self.mode == "bwrap" or self._isolation["namespace"]
+        if reaped and code is not None and code >= 128:
+            # bubblewrap and the worker's own reaper (PID 1 of a namespace) report the
+            # worker's death by signal as 128 + signal
+            return killed_by(code - 128)
+        return WorkerDied(f"exited with code {code} (sys.exit or os._exit?)", "WorkerCrash")
+
+    # ---------------------------------------------------------------- starting
+
+    def _ensure_worker(self, what: str) -> WorkerProcess:
+        if self._worker is not None and self._worker.process.poll() is None:
+            return self._worker
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+        try:
+            self._worker = self._start()
+        except WorkerDied as dead:
+            raise self._failed(dead, f"{what} (starting the sandboxed worker)") from None
+        return self._worker
+
+    def _prepare_scratch(self) -> Path:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        scratch = Path(tempfile.mkdtemp(prefix="practicum-sandbox-"))
+        os.chmod(scratch, 0o755)
+        shutil.copyfile(WORKER_SOURCE, scratch / "worker.py")
+        shutil.copyfile(WIRE_SOURCE, scratch / "wire.py")
+        submission = scratch / "submission"
+        submission.mkdir()
+        copy_submission(self.directory, submission)
+        work = scratch / "work"
+        work.mkdir()
+        self._scratch = scratch
+        return scratch
+
+    def _worker_uid(self) -> int | None:
+        if os.getuid() != 0:
+            return None
+        if self.mode == "process" and not self._isolation["drop"]:
+            raise WorkerDied(f"was not started: {process_problem()}", "WorkerCrash")
+        return 200_000 + (os.getpid() * 8 + self.starts) % 100_000
+
+    def _start(self) -> WorkerProcess:
+        scratch = self._prepare_scratch()
+        self.starts += 1
+        uid = self._worker_uid()
+        if uid is not None:
+            for path in [scratch / "work", *sorted((scratch / "work").rglob("*"))]:
+                os.chown(path, uid, uid)
+        library = runtime_library()
+        if self.mode == "bwrap":
+            root = SANDBOX_ROOT
+            lib = f"{root}/lib"
+            prefix = bwrap_command(scratch) + [
+                "--ro-bind",
+                library,
+                lib,
+                "--ro-bind",
+                str(scratch / "submission"),
+                f"{root}/submission",
+                "--bind",
+                str(scratch / "work"),
+                f"{root}/work",
+                "--chdir",
+                f"{root}/work",
+            ]
+        else:
+            root = str(scratch)
+            lib = library
+            prefix = [*UNSHARE, "--"] if self._isolation["namespace"] else []
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        output_r, output_w = os.pipe()
+        config = {
+            "in_fd": to_worker_r,
+            "out_fd": from_worker_w,
+            "submission": f"{root}/submission",
+            "uid": uid,
+            "threads": self.threads,
+            "lib": lib,
+            "seccomp": True,
+            "landlock": True,
+            "expose": self._isolation["expose"],
+            "reaper": self._isolation["namespace"],
+            "read_paths": [
+                *SYSTEM_READ,
+                *python_paths(),
+                lib,
+                f"{root}/submission",
+                f"{root}/worker.py",
+                f"{root}/wire.py",
+            ],
+            "write_paths": [f"{root}/work"],
+            "limits": {
+                "as": self.memory_mb * 2**20,
+                "cpu": self.cpu_seconds,
+                "fsize": 64 * 2**20,
+                "nofile": 512,
+                "core": 0,
+                "nproc": None if os.getuid() == 0 and uid is None else 4096,
+            },
+        }
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": f"{root}/work",
+            "TMPDIR": f"{root}/work",
+            "LANG": "C.UTF-8",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+            "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": str(self.threads),
+            "OPENBLAS_NUM_THREADS": str(self.threads),
+            "MPLBACKEND": "Agg",
+            "KERAS_HOME": f"{root}/work/.keras",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        command = [*prefix, sys.executable, "-I", "-B", f"{root}/worker.py", json.dumps(config)]
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output_w,
+                stderr=output_w,
+                pass_fds=(to_worker_r, from_worker_w),
+                start_new_session=True,
+                env=env,
+                cwd=str(scratch / "work"),
+            )
+        except OSError as error:
+            for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w, output_r, output_w):
+                os.close(fd)
+            raise WorkerDied(f"could not be started ({error})", "WorkerCrash") from None
+        for fd in (to_worker_r, from_worker_w, output_w):
+            os.close(fd)
+        os.set_blocking(to_worker_w, False)
+        worker = WorkerProcess(
+            process, to_worker_w, from_worker_r, WorkerOutput(output_r, self.output_limit)
+        )
+        deadline = time.monotonic() + self.start_timeout
+        try:
+            raw = self._read_message(worker, deadline)
+            ready = json.loads(raw)
+        except WorkerDied as dead:
+            tail = without_framework_noise(worker.output.tail(3000))
+            worker.kill()
+            if dead.kind == "TimeoutError":
+                dead = WorkerDied(f"did not start within {self.start_timeout:g} s", "TimeoutError")
+            raise WorkerDied(
+                f"{dead.reason}; its output: {tail.strip()[-600:]}", dead.kind
+            ) from None
+        except ValueError:
+            worker.kill()
+            raise WorkerDied("sent a malformed greeting", "ProtocolError") from None
+        if type(ready) is not dict or ready.get("status") != "ready":
+            worker.kill()
+            raise WorkerDied("sent a malformed greeting", "ProtocolError")
+        worker.info = {key: ready.get(key) for key in ("landlock", "seccomp", "uid")}
+        self.info = {"mode": self.mode, **worker.info}
+        return worker
