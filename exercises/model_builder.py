@@ -254,7 +254,7 @@ def build_model(input_shape, layers) -> keras.Sequential:
 
     Example:
         >>> model = build_model((32, 32, 3), preset("convolutional"))
-        >>> model.layers[0].output.shape, model.layers[1].output.shape
+        >>> tuple(model.layers[0].output.shape), tuple(model.layers[1].output.shape)
         ((None, 32, 32, 16), (None, 16, 16, 16))
 
     Hint: about 20 lines: a loop mapping each spec to its Keras layer.

@@ -286,7 +286,7 @@ def build_conv_stack(input_shape, blocks, num_classes):
 
     Example:
         >>> model = build_conv_stack((32, 32, 3), [{"filters": 16, "kernel_size": 5}] * 2, 10)
-        >>> [layer.output.shape for layer in model.layers][:3]
+        >>> [tuple(layer.output.shape) for layer in model.layers][:3]
         [(None, 32, 32, 16), (None, 32, 32, 16), (None, 16, 16, 16)]
 
     Hint: about 12 lines; keep track of the shape with ``conv_output_shape`` and
