@@ -40,6 +40,7 @@ def run_task_tests(
     sandbox: str = "off",
     sandbox_timeout: float | None = None,
     extra_args: Sequence[str] = (),
+    config_path: Path | str | None = None,
 ) -> list[TestOutcome]:
     """Runs the task tests on ``impl`` in this process and returns their outcomes.
 
@@ -55,6 +56,8 @@ def run_task_tests(
             ``bwrap`` or ``auto``: in a sandboxed worker, see :mod:`.sandbox`).
         sandbox_timeout: the wall-time limit of one sandboxed call, in seconds.
         extra_args: more pytest arguments (``-k`` to select tests, ...).
+        config_path: the ``grading.toml`` that tests reading it use (the challenge's budgets
+            and thresholds); default the course's.
     """
     import pytest
 
@@ -95,6 +98,8 @@ def run_task_tests(
             "-c",
             str(root / "pyproject.toml"),
         ]
+        if config_path is not None:
+            args += ["--grading-config", str(Path(config_path).resolve())]
         if sandbox != "off":
             args += ["--sandbox", sandbox]
             if sandbox_timeout is not None:
@@ -360,6 +365,7 @@ def grade_submission(
             tasks=selected,
             sandbox=sandbox,
             sandbox_timeout=sandbox_timeout,
+            config_path=config_path,
         )
     mode = sandbox
     if sandbox == "auto":

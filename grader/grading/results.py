@@ -68,6 +68,8 @@ class TestScore(TestOutcome):
     max_score: float = 0.0
     withheld: str = ""  # why a passing test scores 0 (see the scoring module's docstring)
     functions: tuple[str, ...] = ()  # the answer functions the test exercised
+    # {column: number} measured by the test (the challenge's accuracy, seconds, parameters)
+    leaderboard: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

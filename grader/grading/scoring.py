@@ -163,6 +163,9 @@ def score_task(
             message = f"{note}\n{message}".strip()
         passed = row["outcome"] == "passed"
         withheld = withheld_reason(row, checked) if passed else ""
+        earned = worth * float(row.get("credit", 1.0)) if passed and not withheld else 0.0
+        if passed and row.get("note"):
+            message = f"{message}\n{row['note']}".strip()
         tests.append(
             TestScore(
                 nodeid=row["nodeid"],
@@ -171,12 +174,13 @@ def score_task(
                 visibility=row.get("visibility") or "hidden",
                 outcome=row["outcome"],
                 message=message,
-                score=round(worth if passed and not withheld else 0.0, 6),
+                score=round(earned, 6),
                 max_score=round(worth, 6),
                 withheld=withheld,
                 functions=tuple(
                     name.rsplit(".", 1)[-1] for name in sorted(row.get("functions") or ())
                 ),
+                leaderboard=dict(row.get("leaderboard") or {}),
             )
         )
     score = round(sum(test.score for test in tests), 4)

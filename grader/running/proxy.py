@@ -85,7 +85,9 @@ class MissingImplementation(_CandidateProblem, BaseException):
 class Backend(Protocol):
     """Runs calls for a :class:`Candidate`; implementations decide where the code runs."""
 
-    def call(self, module: str, function: str, args: tuple, kwargs: dict) -> Any: ...
+    def call(
+        self, module: str, function: str, args: tuple, kwargs: dict, timeout: float | None = None
+    ) -> Any: ...
 
     def value_and_grad(
         self, module: str, function: str, args: tuple, kwargs: dict, wrt: Sequence[int]
@@ -151,6 +153,15 @@ class Candidate:
         """Calls ``module.function(*args, **kwargs)`` and returns its result as plain data."""
         return self._noted(
             module, function, lambda: self.backend.call(module, function, args, kwargs)
+        )
+
+    def call_within(self, seconds: float, module: str, function: str, *args, **kwargs) -> Any:
+        """:meth:`call` with a wall-time limit of ``seconds`` for this call (enforced by a
+        sandboxed backend; in process it cannot be)."""
+        return self._noted(
+            module,
+            function,
+            lambda: self.backend.call(module, function, args, kwargs, timeout=seconds),
         )
 
     def value_and_grad(
@@ -250,7 +261,10 @@ class InProcessBackend:
             )
         return target
 
-    def call(self, module: str, function: str, args: tuple, kwargs: dict) -> Any:
+    def call(
+        self, module: str, function: str, args: tuple, kwargs: dict, timeout: float | None = None
+    ) -> Any:
+        """Calls ``module.function`` here (``timeout`` cannot be enforced in process)."""
         target = self._function(module, function)
         args, kwargs = _materialise(args), _materialise(kwargs)
         try:
@@ -258,6 +272,25 @@ class InProcessBackend:
         except BaseException as error:  # noqa: BLE001
             raise _as_candidate_error(module, function, error, self.directory) from None
         return to_plain(result, path=f"{function}() result")
+
+    def fresh(self, **changes: Any) -> InProcessBackend:
+        """This backend (in process there is no fresh worker to start)."""
+        return self
+
+    def calibrate(self) -> float:
+        """Seconds of :func:`practicum.challenge.calibration_workload` in this process."""
+        from practicum.challenge import calibration_workload
+
+        return calibration_workload()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> InProcessBackend:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
 
     def value_and_grad(
         self, module: str, function: str, args: tuple, kwargs: dict, wrt: Sequence[int]

@@ -98,6 +98,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write each task test's outcome and feedback to FILE as JSON",
     )
     group.addoption(
+        "--grading-config",
+        default=None,
+        metavar="FILE",
+        help="grading.toml for the tests that read it (the challenge's budgets and "
+        "thresholds; default: the course's grading.toml)",
+    )
+    group.addoption(
         "--sandbox",
         default="off",
         choices=["auto", *sandbox_modes()],
@@ -169,6 +176,28 @@ def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
         proxy = Candidate(backend, label=option)
         pytestconfig._practicum_calls.watch("candidate", proxy)  # type: ignore[attr-defined]
         yield proxy
+
+
+def grading_config_of(config: pytest.Config):
+    """The grading configuration (``--grading-config``, else the course's grading.toml)."""
+    cached = getattr(config, "_practicum_grading_config", None)
+    if cached is None:
+        from practicum.grader.grading.scoring import load_config
+
+        option = config.getoption("grading_config")
+        path = Path(option) if option else config.rootpath / "grading.toml"
+        try:
+            cached = load_config(path)
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+        config._practicum_grading_config = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@pytest.fixture(scope="session")
+def grading_config(pytestconfig: pytest.Config):
+    """What ``grading.toml`` says (:class:`practicum.grader.grading.scoring.GradingConfig`)."""
+    return grading_config_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -336,7 +365,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     recorder = getattr(item.config, "_practicum_calls", None)
     if recorder is not None:
         row.update(recorder.fields(item, item.stash.get(_CALLS_START, {})))
+    row.update(measured_fields(item))
     item.config._practicum_results.append(row)  # type: ignore[attr-defined]
+
+
+#: What a test can add to its row with ``record_property``: ``credit`` (the fraction of its
+#: points it earns when it passes, e.g. from an accuracy), ``note`` (shown with the result,
+#: passed or not) and ``leaderboard`` (``{column: number}``, for Gradescope's leaderboard).
+MEASURED = ("credit", "note", "leaderboard")
+
+
+def measured_fields(item: pytest.Item) -> dict:
+    fields = {}
+    for name, value in getattr(item, "user_properties", ()):
+        if name == "credit" and isinstance(value, (int, float)):
+            fields["credit"] = min(1.0, max(0.0, float(value)))
+        elif name == "note" and isinstance(value, str):
+            fields["note"] = value[:2000]
+        elif name == "leaderboard" and isinstance(value, dict):
+            fields["leaderboard"] = {
+                str(key)[:40]: float(number)
+                for key, number in value.items()
+                if isinstance(number, (int, float))
+            }
+    return fields
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -136,6 +136,19 @@ class SandboxBackend:
         self.max_reply_bytes = max_reply_mb * 2**20
         self.output_limit = output_limit
         self._worker: WorkerProcess | None = None
+        self._timeout = call_timeout
+        self._settings = {
+            "mode": mode,
+            "call_timeout": call_timeout,
+            "start_timeout": start_timeout,
+            "memory_mb": memory_mb,
+            "cpu_seconds": cpu_seconds,
+            "max_consecutive_failures": max_consecutive_failures,
+            "threads": threads,
+            "max_reply_mb": max_reply_mb,
+            "output_limit": output_limit,
+            "max_failures_per_function": max_failures_per_function,
+        }
         self._scratch: Path | None = None
         self._next_id = 1
         self._consecutive_failures = 0
@@ -164,7 +177,11 @@ class SandboxBackend:
 
     # ---------------------------------------------------------------- Backend protocol
 
-    def call(self, module: str, function: str, args: tuple, kwargs: dict) -> Any:
+    def call(
+        self, module: str, function: str, args: tuple, kwargs: dict, timeout: float | None = None
+    ) -> Any:
+        """Runs ``module.function(*args, **kwargs)`` in the worker; ``timeout`` (seconds)
+        replaces ``call_timeout`` for this call."""
         reply = self._request(
             module,
             {
@@ -175,6 +192,7 @@ class SandboxBackend:
                 "kwargs": encode(kwargs),
             },
             what=f"{module}.{function}",
+            timeout=timeout,
         )
         return reply["value"]
 
@@ -200,6 +218,27 @@ class SandboxBackend:
             )
         return reply["value"], grads
 
+    def fresh(self, **changes: Any) -> SandboxBackend:
+        """A new backend on the same submission with the same settings but ``changes``: its
+        own worker, which has run none of the submission's code yet."""
+        return SandboxBackend(self.directory, **{**self._settings, **changes, "quiet": True})
+
+    def calibrate(self, timeout: float = 180) -> float:
+        """Seconds that :func:`practicum.challenge.calibration_workload` takes in a worker
+        that has not imported any of the submission (so the submission cannot slow it
+        down to buy itself a longer budget). Raises RuntimeError on a used worker."""
+        worker = self._ensure_worker("the calibration")
+        if worker.imported:
+            raise RuntimeError("calibrate() needs a fresh worker: use backend.fresh()")
+        try:
+            reply = self._exchange(worker, {"op": "calibrate", "module": ""}, timeout=timeout)
+        except WorkerDied as dead:
+            raise self._failed(dead, "the calibration") from None
+        value = reply.get("value")
+        if reply["status"] != "ok" or type(value) is not float or not 0 < value < timeout:
+            raise RuntimeError(f"the calibration failed: {reply.get('summary', value)}")
+        return value
+
     # ---------------------------------------------------------------- life cycle
 
     def close(self) -> None:
@@ -224,7 +263,7 @@ class SandboxBackend:
 
     # ---------------------------------------------------------------- requests
 
-    def _request(self, module: str, message: dict, what: str) -> dict:
+    def _request(self, module: str, message: dict, what: str, timeout: float | None = None) -> dict:
         if not (self.directory / f"{module}.py").is_file():
             raise MissingImplementation(
                 f"the submission has no module {module}.py: the tests for {module} cannot run",
@@ -262,7 +301,7 @@ class SandboxBackend:
                 raise self._broken_modules[module]
             worker.imported.add(module)
         try:
-            reply = self._exchange(worker, message, timeout=self.call_timeout)
+            reply = self._exchange(worker, message, timeout=timeout or self.call_timeout)
         except WorkerDied as dead:
             self._function_failures[key] += 1
             raise self._failed(dead, what) from None
@@ -322,6 +361,7 @@ class SandboxBackend:
         self._next_id += 1
         payload = json.dumps({"id": request_id, **message}).encode()
         deadline = time.monotonic() + timeout
+        self._timeout = timeout
         self._write(worker, struct.pack(">I", len(payload)) + payload, deadline)
         raw = self._read_message(worker, deadline)
         try:
@@ -356,7 +396,7 @@ class SandboxBackend:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WorkerDied(f"did not finish within {self.call_timeout:g} s", "TimeoutError")
+                raise WorkerDied(f"did not finish within {self._timeout:g} s", "TimeoutError")
             if poller.poll(remaining * 1000):
                 return
 

@@ -32,7 +32,8 @@ to stdout/stderr, which the grader drains and truncates). Values travel in the J
 numeric dtypes only; never pickle.
 
 Requests: ``{"id", "op": "import"|"call"|"grad", "module", "function", "args", "kwargs",
-"wrt"}``. Replies: ``{"id", "status": "ok", "value", "grads"}`` or ``{"id", "status":
+"wrt"}``, or ``{"id", "op": "calibrate"}`` (times a fixed workload; only before any
+import). Replies: ``{"id", "status": "ok", "value", "grads"}`` or ``{"id", "status":
 "error"|"missing", "summary", "type_names", "message", "where"}``.
 """
 
@@ -493,6 +494,12 @@ def call_error(module, function, error):
 
 def handle(request):
     op = request["op"]
+    if op == "calibrate":  # the machine's speed, before any of the submission has run
+        if MODULES:
+            raise Failure("error", "calibrate must come before any import", message="")
+        from practicum.challenge import calibration_workload
+
+        return {"status": "ok", "value": float(calibration_workload())}
     module = request["module"]
     if op == "import":
         load(module)
