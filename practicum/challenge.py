@@ -184,6 +184,12 @@ def run(
         raise ChallengeError(
             f"Received: build_model returned {type(model).__name__}, expected a keras.Model"
         )
+    shape = tuple(getattr(model, "output_shape", ()) or ())
+    if len(shape) != 2 or shape[-1] != num_classes:
+        raise ChallengeError(
+            f"Received: build_model's model has output shape {shape}, expected "
+            f"(None, {num_classes}): one logit per class (end in Dense({num_classes}))"
+        )
     failure: list[BaseException] = []
 
     def training() -> None:

@@ -347,7 +347,7 @@ def gradescope_results(result: StudentResult, config: GradingConfig) -> dict:
                     "output": (
                         plain(f"passed, scores 0 until {_until(test.withheld)}")
                         if test.passed and test.withheld
-                        else ""
+                        else plain(test.message, multiline=True)
                         if test.passed
                         else plain(student_message(test), multiline=True)
                     ),
@@ -374,7 +374,30 @@ def gradescope_results(result: StudentResult, config: GradingConfig) -> dict:
         "stdout_visibility": "hidden",
         "execution_time": round(result.seconds),
         "tests": tests,
+        **({"leaderboard": board} if (board := gradescope_leaderboard(result)) else {}),
     }
+
+
+#: Gradescope's leaderboard columns: (the test's measured key, the column's name, order).
+LEADERBOARD = (
+    ("accuracy", "Accuracy (%)", "desc"),
+    ("seconds", "Seconds", "asc"),
+    ("parameters", "Parameters", "asc"),
+)
+
+
+def gradescope_leaderboard(result: StudentResult) -> list[dict]:
+    """``results.json``'s ``leaderboard``: the first measured test's columns (the CIFAR-10
+    challenge's accuracy, seconds and parameters), ``[]`` when no test measured any."""
+    for task in result.tasks:
+        for test in task.tests:
+            if test.leaderboard:
+                return [
+                    {"name": name, "value": test.leaderboard[key], "order": order}
+                    for key, name, order in LEADERBOARD
+                    if key in test.leaderboard
+                ]
+    return []
 
 
 def atomic_write(path: Path | str, text: str) -> None:

@@ -223,15 +223,11 @@ def challenge(solutions):
 
 
 def test_the_challenge_recipe_keeps_to_its_budget(challenge, training):
-    (x_train, y_train), (x_test, y_test) = training.load_data("cifar10", source="sample")
-    to_uint8 = [(np.asarray(x) * 255).round().astype(np.uint8) for x in (x_train, x_test)]
-    result = challenge.train_challenge(
-        to_uint8[0], y_train, to_uint8[1][:200], y_test[:200], 4.0, seed=0, verbose=False
-    )
-    assert result["steps"] >= 1 and len(result["loss"]) == result["steps"]
-    # the first step (which also traces the graph) always runs; then the budget holds
-    assert result["train_seconds"] < 4.0 + 10.0, result["train_seconds"]
-    assert np.all(np.isfinite(result["loss"])) and 0.0 <= result["test_accuracy"] <= 1.0
+    (x_train, y_train), (x_test, _) = training.load_data("cifar10", source="sample")
+    result = challenge.run_challenge(x_train, y_train, x_test[:200], 4.0)
+    assert np.asarray(result["predictions"]).shape == (200,) and not result["stopped"]
+    # building and the first step (which also traces the graph) count; then the budget holds
+    assert result["train_seconds"] < 4.0 + 3.0, result["train_seconds"]
 
 
 def test_the_one_cycle_schedule_rises_then_falls_to_zero(challenge):

@@ -1,0 +1,138 @@
+"""The CIFAR-10 challenge, graded: the reference earns full marks and a leaderboard entry, the
+stub and the untouched preset score less, and broken attempts fail alone with a clear message.
+
+Attempts run on the embedded sample with its budget (``grading.toml``), in the sandbox
+(bubblewrap where it works, else the process mode), each in a fresh worker after the
+machine's calibration, as ``grader grade`` runs them. The attempts are whole modules: the
+released stub with the functions of ``tests/fixtures/cifar_challenge/attempts/<name>.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import practicum
+from practicum.grader.export import reports
+from practicum.grader.grading import grade, scoring
+from practicum.grader.running.challenge import (
+    ChallengeSettings,
+    credit,
+    mirrored_half,
+    run_attempt,
+)
+from practicum.grader.running.proxy import Candidate, MissingImplementation
+from practicum.grader.sandbox import SandboxBackend
+from tests.support.submissions import FIXTURES, on_top_of_the_stub
+
+ROOT = practicum.REPO_ROOT
+CONFIG = scoring.load_config(ROOT / "grading.toml")
+SETTINGS = ChallengeSettings.from_table(CONFIG.tasks["cifar_challenge"])
+POINTS = CONFIG.task_points("cifar_challenge")
+
+
+def attempt_folder(tmp: Path, name: str) -> Path:
+    folder = tmp / name
+    folder.mkdir()
+    source = (FIXTURES / "cifar_challenge" / "attempts" / f"{name}.py").read_text()
+    (folder / "cifar_challenge.py").write_text(on_top_of_the_stub("cifar_challenge", source))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from practicum.datasets import load_cifar10
+
+    train, test = load_cifar10(source="sample", progress=False)
+    return train, test
+
+
+def attempt(folder: Path, sample):
+    train, test = sample
+    with SandboxBackend(folder, mode="auto", quiet=True) as backend:
+        candidate = Candidate(backend, label=folder.name)
+        return run_attempt(candidate, train, test, SETTINGS.budgets[0], SETTINGS, "sample")
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def test_credit_is_linear_between_the_thresholds():
+    assert [credit(a, 0.4, 0.5) for a in (0.1, 0.4, 0.45, 0.5, 0.9)] == [0, 0, 0.5, 1, 1]
+
+
+def test_half_the_test_images_are_mirrored_and_none_is_changed_otherwise():
+    images = np.random.default_rng(0).integers(0, 256, (200, 4, 4, 3), dtype=np.uint8)
+    out = mirrored_half(images, np.random.default_rng(1))
+    same = np.all(out == images, axis=(1, 2, 3))
+    flipped = np.all(out == images[:, :, ::-1, :], axis=(1, 2, 3))
+    assert np.all(same | flipped) and 60 < flipped.sum() < 140
+
+
+def test_a_malformed_budget_table_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown key"):
+        ChallengeSettings.from_table({"budget": [{"seconds": 60, "full": 0.6}]})
+
+
+# --------------------------------------------------------------------------- graded
+
+
+def test_the_reference_earns_every_point_and_a_leaderboard_entry_the_stub_none(tmp_path):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    shutil.copy(ROOT / "solutions" / "cifar_challenge.py", reference)
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    shutil.copy(ROOT / "exercises" / "cifar_challenge.py", stub)
+    graded = {
+        name: grade.grade_submission(folder, tasks=["cifar_challenge"], sandbox="auto")
+        for name, folder in (("reference", reference), ("stub", stub))
+    }
+    task = graded["reference"].tasks[0]
+    assert task.score == pytest.approx(POINTS), [(t.name, t.score, t.message) for t in task.tests]
+    results = reports.gradescope_results(graded["reference"], CONFIG)
+    board = {column["name"]: column for column in results["leaderboard"]}
+    assert 0.40 < board["Accuracy (%)"]["value"] / 100 <= 1 and board["Seconds"]["order"] == "asc"
+    assert board["Parameters"]["value"] > 10_000
+    scored = [test for test in task.tests if test.max_score]
+    assert "machine factor" in scored[0].message, scored[0].message
+    json.dumps(results)  # results.json is valid JSON
+    assert graded["stub"].tasks[0].score == 0
+    assert "not implemented yet" in graded["stub"].tasks[0].tests[0].message
+
+
+def test_the_untouched_preset_scores_below_full_marks(tmp_path, sample):
+    result = attempt(attempt_folder(tmp_path, "preset"), sample)
+    assert result.credit < 1, result.summary()
+    assert 0.2 < result.accuracy < SETTINGS.budgets[0].sample_full_at, result.summary()
+
+
+# --------------------------------------------------------------------------- broken attempts
+
+
+def test_a_model_with_the_wrong_number_of_outputs_is_named(tmp_path, sample):
+    with pytest.raises(Exception, match=r"output shape \(None, 7\), expected \(None, 10\)"):
+        attempt(attempt_folder(tmp_path, "wrong_output_shape"), sample)
+
+
+def test_a_train_that_never_returns_is_left_behind_for_no_points(tmp_path, sample):
+    result = attempt(attempt_folder(tmp_path, "never_returns"), sample)
+    assert result.stopped and result.credit == 0
+    assert "budget.expired()" in result.summary()
+
+
+def test_nan_losses_are_named(tmp_path, sample):
+    with pytest.raises(Exception, match="NaN or infinite logits: did the training diverge"):
+        attempt(attempt_folder(tmp_path, "nan_losses"), sample)
+
+
+def test_a_model_too_large_for_the_memory_limit_fails_alone(tmp_path, sample):
+    with pytest.raises((Exception, MissingImplementation)) as failure:
+        attempt(attempt_folder(tmp_path, "too_large"), sample)
+    assert any(word in str(failure.value).lower() for word in ("memory", "oom", "alloc")), str(
+        failure.value
+    )
