@@ -1,26 +1,29 @@
-"""The CIFAR-10 challenge: the reference recipe's test accuracy within a training budget.
+"""The CIFAR-10 challenge graded as the grader grades it: calibrated budget, sandboxed attempt.
 
-    .venv/bin/python benchmarks/cifar_challenge.py --budget 60 [--budget 300 ...]
-        [--data-dir DIR] [--anchor] [--seed 0] [--width 32 --lr 0.2 ...]
+    .venv/bin/python benchmarks/cifar_challenge.py [--budget 60 ...] [--repeat 2]
+        [--cpus 2 --cpus 1] [--attempt solutions --attempt preset] [--data-dir DIR]
 
 Loads CIFAR-10 through the real loader (``practicum.datasets.load_cifar10``; give a folder
 laid out like the Keras cache with ``--data-dir`` or ``PRACTICUM_DATA_DIR``; make one from
-the shared JPEG mirror with ``python datasets/make_full_cifar.py DIR``), trains
-``solutions/cifar_challenge.py``'s recipe for each budget (training wall time; loading and
-evaluation excluded) and prints the test accuracy, the steps and the images per second.
-``--anchor`` also trains the handout's "convolutional" preset (Model Builder) with SGD for
-the same budget, through ``solutions/training.py``. The load average is printed with every
-figure: the machines are shared.
+the shared JPEG mirror with ``python datasets/make_full_cifar.py DIR``). For each CPU
+allowance (``--cpus N`` pins this process and so the sandboxed workers to N cores), budget
+and attempt, it runs :func:`practicum.grader.running.challenge.run_attempt` ``--repeat``
+times, as ``grader grade`` does: a fresh worker, the calibration, the budget times the
+machine factor, the attempt, the accuracy computed here. Attempts: ``solutions`` (the
+reference recipe), ``preset`` (the anchor: Model Builder's "convolutional" preset with
+plain SGD, ``tests/fixtures/cifar_challenge/attempts/preset.py``) or a folder holding a
+``cifar_challenge.py``. Prints one line per attempt with the load average, then the
+accuracy of each attempt over the preset's in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import os
+import shutil
 import sys
-import time
+import tempfile
 import types
 from pathlib import Path
 
@@ -28,9 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-# The anchor's knobs: plain SGD as in the handout, a batch size that keeps a CPU busy.
-ANCHOR = {"learning_rate": 0.05, "batch_size": 64, "optimizer": "sgd"}
 
 
 def load_solution(name: str):
@@ -53,95 +53,81 @@ def load() -> str:
     return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+def attempt_folder(name: str, scratch: Path) -> Path:
+    """A folder holding the attempt's ``cifar_challenge.py``."""
+    folder = scratch / name.replace("/", "_")
+    folder.mkdir(exist_ok=True)
+    if name == "solutions":
+        shutil.copy(ROOT / "solutions" / "cifar_challenge.py", folder)
+    elif name == "preset":
+        from tests.support.submissions import FIXTURES, on_top_of_the_stub
+
+        source = (FIXTURES / "cifar_challenge" / "attempts" / "preset.py").read_text()
+        (folder / "cifar_challenge.py").write_text(on_top_of_the_stub("cifar_challenge", source))
+    else:
+        shutil.copy(Path(name) / "cifar_challenge.py", folder)
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--budget",
-        type=float,
-        action="append",
-        default=[],
-        help="training seconds (repeatable; default 60)",
-    )
+    parser.add_argument("--budget", type=float, action="append", default=[])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--cpus", type=int, action="append", default=[])
+    parser.add_argument("--attempt", action="append", default=[])
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument(
-        "--anchor", action="store_true", help="also train the 'convolutional' preset with SGD"
-    )
-    parser.add_argument(
-        "--no-challenge", action="store_true", help="skip the reference recipe (anchor only)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    for field in dataclasses.fields(load_solution("cifar_challenge").Recipe):
-        kind = {"bool": lambda text: text.lower() in ("1", "true", "yes")}.get(
-            str(field.type), eval(str(field.type))
-        )  # noqa: S307 - int/float/bool only
-        parser.add_argument(
-            f"--{field.name.replace('_', '-')}",
-            type=kind,
-            default=None,
-            help="override the recipe's value",
-        )
+    parser.add_argument("--sandbox", default="auto", choices=["auto", "bwrap", "process"])
     options = parser.parse_args()
     budgets = options.budget or [60.0]
+    attempts = options.attempt or ["solutions", "preset"]
+    cpus = options.cpus or [len(os.sched_getaffinity(0))]
 
     from practicum.datasets import last_source, load_cifar10
+    from practicum.grader.grading.scoring import load_config
+    from practicum.grader.running.challenge import ChallengeBudget, ChallengeSettings, run_attempt
+    from practicum.grader.running.proxy import Candidate
+    from practicum.grader.sandbox import SandboxBackend
 
-    challenge = load_solution("cifar_challenge")
-    started = time.perf_counter()
-    (x_train, y_train), (x_test, y_test) = load_cifar10(data_dir=options.data_dir)
-    print(
-        f"CIFAR-10 from source {last_source('cifar10')!r}: {len(x_train)} train, "
-        f"{len(x_test)} test images, loaded in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
-    for budget in budgets:
-        if not options.no_challenge:
-            recipe = challenge.recipe_for_budget(budget)
-            changes = {
-                field.name: getattr(options, field.name)
-                for field in dataclasses.fields(recipe)
-                if getattr(options, field.name) is not None
-            }
-            recipe = dataclasses.replace(recipe, **changes)
-            print(f"[challenge] budget {budget:.0f} s, {recipe}, {load()}", flush=True)
-            result = challenge.train_challenge(
-                x_train, y_train, x_test, y_test, budget, recipe=recipe, seed=options.seed
-            )
-            print(
-                f"[challenge] budget {budget:.0f} s: test accuracy "
-                f"{result['test_accuracy']:.4f}, {result['steps']} steps "
-                f"({result['epochs']:.2f} epochs), {result['images_per_second']:.0f} "
-                f"images/s, trained {result['train_seconds']:.1f} s, evaluated "
-                f"{result['eval_seconds']:.1f} s, {result['parameters']} parameters, "
-                f"{load()}",
-                flush=True,
-            )
-        if options.anchor:
-            training = load_solution("training")
-            data = training.load_data("cifar10", data_dir=options.data_dir)
-            print(
-                f"[anchor] 'convolutional' preset, {ANCHOR}, budget {budget:.0f} s, {load()}",
-                flush=True,
-            )
-            history = training.train(
-                "convolutional",
-                "cifar10",
-                num_batches=upper_bound(budget, ANCHOR["batch_size"]),
-                max_seconds=budget,
-                eval_every=10**9,
-                data=data,
-                seed=options.seed,
-                **ANCHOR,
-            )
-            images = history["num_batches"] * ANCHOR["batch_size"]
-            print(
-                f"[anchor] budget {budget:.0f} s: test accuracy "
-                f"{history['test_accuracy']:.4f}, {history['num_batches']} steps "
-                f"({images / len(x_train):.2f} epochs), "
-                f"{images / history['wall_time']:.0f} images/s, {load()}",
-                flush=True,
-            )
+    train, test = load_cifar10(data_dir=options.data_dir, progress=False)
+    source = last_source("cifar10")
+    print(f"CIFAR-10 from {source!r}: {len(train[0])} train, {len(test[0])} test images")
+    table = load_config(ROOT / "grading.toml").tasks.get("cifar_challenge", {})
+    all_cores = sorted(os.sched_getaffinity(0))
+    results: dict[tuple, list[float]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for count in cpus:
+            os.sched_setaffinity(0, set(all_cores[:count]))
+            settings = ChallengeSettings.from_table({**table, "threads": count})
+            for seconds in budgets:
+                budget = ChallengeBudget(seconds=seconds, sample_seconds=seconds)
+                for name in attempts:
+                    folder = attempt_folder(name, Path(scratch))
+                    for run in range(options.repeat):
+                        with SandboxBackend(folder, mode=options.sandbox, quiet=True) as backend:
+                            candidate = Candidate(backend, label=name)
+                            result = run_attempt(candidate, train, test, budget, settings, source)
+                        results.setdefault((count, seconds, name), []).append(result.accuracy)
+                        print(
+                            f"[{name}] {count} CPU(s), budget {seconds:g} s, run {run + 1}: "
+                            f"accuracy {100 * result.accuracy:.2f} %, calibration "
+                            f"{result.calibration_seconds:.3f} s -> factor {result.factor:.2f}, "
+                            f"budget {result.budget_seconds:.1f} s, trained "
+                            f"{result.train_seconds:.1f} s, call {result.wall_seconds:.1f} s, "
+                            f"{result.parameters:,} parameters, {load()}",
+                            flush=True,
+                        )
+    os.sched_setaffinity(0, set(all_cores))
+    print("\nsummary (mean accuracy, spread over runs, ratio to the preset in the same setting):")
+    for (count, seconds, name), values in results.items():
+        anchor = results.get((count, seconds, "preset"))
+        mean = sum(values) / len(values)
+        ratio = f", x{mean / (sum(anchor) / len(anchor)):.2f} the preset" if anchor else ""
+        print(
+            f"  {name:>10} {count} CPU(s) {seconds:>5g} s: {100 * mean:.2f} % "
+            f"(spread {100 * (max(values) - min(values)):.2f} points over {len(values)}){ratio}"
+        )
 
 
 if __name__ == "__main__":

@@ -181,6 +181,8 @@ def _grade_all(args: argparse.Namespace) -> int:
         f"{len(run.skipped)} already done, {len(run.failed)} failed, in {run.seconds:.0f} s; "
         f"class CSV: {run.csv_path}"
     )
+    if run.leaderboard:
+        print(f"grade-all: CIFAR-10 challenge leaderboard: {run.leaderboard} (and .png)")
     if run.renamed:
         print(
             f"grade-all: {len(run.renamed)} graded under a derived name (folder name not "

@@ -36,14 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import practicum
-from practicum.grader.export import reports
+from practicum.grader.export import leaderboard, reports
 from practicum.grader.grading import grade, scoring
 from practicum.grader.grading.late import read_times, submission_time
 from practicum.grader.grading.roster import MISSING, UNKNOWN, read_roster, statuses
 
 RESULT_FILE = "grade.json"
 CLASS_CSV = "class.csv"
-RESERVED_NAMES = frozenset({CLASS_CSV})  # what grade-all itself writes in OUT
+# what grade-all itself writes in OUT
+RESERVED_NAMES = frozenset({CLASS_CSV, leaderboard.HTML_FILE, leaderboard.PNG_FILE})
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -54,6 +55,7 @@ class ClassRun:
     failed: dict[str, str]
     csv_path: Path
     seconds: float
+    leaderboard: Path | None = None  # OUT/leaderboard.html, when an attempt was measured
     rescored: list[str] = field(default_factory=list)
     regraded: dict[str, str] = field(default_factory=dict)  # student -> what changed
     renamed: dict[str, str] = field(default_factory=dict)  # folder name -> graded as
@@ -303,7 +305,11 @@ def grade_all(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(grade_one, todo))
-    csv_path = write_class_csv(out, [name for name in everyone if name not in failed], listed)
+    graded_names = [name for name in everyone if name not in failed]
+    csv_path = write_class_csv(out, graded_names, listed)
+    board = leaderboard.write_leaderboard(
+        out, [result for name in graded_names if (result := _result(out / name)) is not None]
+    )
     status = statuses(listed, list(everyone))
     missing = [name for name, why in status.items() if why == MISSING]
     unknown = [name for name, why in status.items() if why == UNKNOWN]
@@ -319,11 +325,19 @@ def grade_all(
         failed=failed,
         csv_path=csv_path,
         seconds=time.monotonic() - started,
+        leaderboard=board[0] if board else None,
         rescored=[name for name in rescored if name not in failed],
         regraded=regraded,
         renamed=renamed,
         ignored=ignored,
     )
+
+
+def _result(folder: Path) -> scoring.StudentResult | None:
+    path = folder / RESULT_FILE
+    if not path.is_file():
+        return None
+    return scoring.StudentResult.from_json(json.loads(path.read_text()))
 
 
 def write_class_csv(out: Path, names: Sequence[str] | None = None, roster=None) -> Path:

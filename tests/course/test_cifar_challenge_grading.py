@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 import practicum
-from practicum.grader.export import reports
-from practicum.grader.grading import grade, scoring
+from practicum.grader.export import leaderboard, reports
+from practicum.grader.grading import grade_all, scoring
+from practicum.grader.grading.results import StudentResult, TaskResult, TestScore
 from practicum.grader.running.challenge import (
     ChallengeSettings,
     credit,
@@ -82,15 +83,19 @@ def test_a_malformed_budget_table_is_refused_by_name():
 
 
 def test_the_reference_earns_every_point_and_a_leaderboard_entry_the_stub_none(tmp_path):
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    shutil.copy(ROOT / "solutions" / "cifar_challenge.py", reference)
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    shutil.copy(ROOT / "exercises" / "cifar_challenge.py", stub)
+    """Both graded by ``grade-all`` in the sandbox, as an instructor grades a class."""
+    submissions = tmp_path / "submissions"
+    for name, source in (("reference", "solutions"), ("stub", "exercises")):
+        (submissions / name).mkdir(parents=True)
+        shutil.copy(ROOT / source / "cifar_challenge.py", submissions / name)
+    run = grade_all.grade_all(
+        submissions, tmp_path / "out", tasks=["cifar_challenge"], jobs=1, progress=lambda _: None
+    )
     graded = {
-        name: grade.grade_submission(folder, tasks=["cifar_challenge"], sandbox="auto")
-        for name, folder in (("reference", reference), ("stub", stub))
+        name: scoring.StudentResult.from_json(
+            json.loads((tmp_path / "out" / name / "grade.json").read_text())
+        )
+        for name in ("reference", "stub")
     }
     task = graded["reference"].tasks[0]
     assert task.score == pytest.approx(POINTS), [(t.name, t.score, t.message) for t in task.tests]
@@ -103,6 +108,9 @@ def test_the_reference_earns_every_point_and_a_leaderboard_entry_the_stub_none(t
     json.dumps(results)  # results.json is valid JSON
     assert graded["stub"].tasks[0].score == 0
     assert "not implemented yet" in graded["stub"].tasks[0].tests[0].message
+    # the class leaderboard lists the one attempt that ran
+    assert run.leaderboard is not None and "reference" in run.leaderboard.read_text()
+    assert "stub" not in run.leaderboard.read_text()
 
 
 def test_the_untouched_preset_scores_below_full_marks(tmp_path, sample):
@@ -136,3 +144,50 @@ def test_a_model_too_large_for_the_memory_limit_fails_alone(tmp_path, sample):
     assert any(word in str(failure.value).lower() for word in ("memory", "oom", "alloc")), str(
         failure.value
     )
+
+
+# --------------------------------------------------------------------------- leaderboard
+
+
+def student(name: str, accuracy: float | None, seconds: float = 60.0, parameters: int = 1000):
+    board = (
+        {}
+        if accuracy is None
+        else {
+            "accuracy": accuracy,
+            "seconds": seconds,
+            "parameters": parameters,
+        }
+    )
+    test = TestScore(
+        nodeid="n",
+        name="challenge",
+        task="cifar_challenge",
+        visibility="public",
+        outcome="passed",
+        message="",
+        score=5.0,
+        max_score=10.0,
+        leaderboard=board,
+    )
+    return StudentResult(student=name, tasks=[TaskResult("cifar_challenge", 5.0, 10.0, [test])])
+
+
+def test_the_class_leaderboard_ranks_by_accuracy_then_seconds_and_escapes_names(tmp_path):
+    results = [
+        student("slow", 70.0, seconds=61),
+        student("<script>alert(1)</script>", 72.5),
+        student("fast", 70.0, seconds=58),
+        student("no_attempt", None),
+    ]
+    assert [row.student for row in leaderboard.leaderboard_rows(results)] == [
+        "<script>alert(1)</script>",
+        "fast",
+        "slow",
+    ]
+    page, png = leaderboard.write_leaderboard(tmp_path, results)
+    text = page.read_text()
+    assert "<script>" not in text and "&lt;script&gt;" in text and "no_attempt" not in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert leaderboard.write_leaderboard(tmp_path / "none", [student("a", None)]) is None
+    assert not (tmp_path / "none").exists()
