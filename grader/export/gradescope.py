@@ -64,6 +64,14 @@ python3 -m pip install $FLAGS -r requirements-gradescope.txt
 python3 -m pip install $FLAGS --no-deps -e .
 python3 -c "import practicum.grader.cli, tensorflow, keras; print('course installed')"
 python3 -c "from practicum.grader import sandbox as s; print(s.bwrap_problem() or 'bwrap works')"
+{prefetch}"""
+
+# The CIFAR-10 challenge is graded on the full data: fetched once, into the Keras cache of
+# the image (the grading itself runs offline).
+PREFETCH_CIFAR = """\
+python3 -c "from practicum.datasets import load_cifar10; load_cifar10(source='cache')" \\
+  || python3 -c "from practicum.datasets import load_cifar10; load_cifar10(source='download')" \\
+  || echo "WARNING: no CIFAR-10 download: the challenge is graded on the embedded sample"
 """
 
 RUN_AUTOGRADER = """\
@@ -192,7 +200,8 @@ def build_autograder(
     task_options = "".join(f" --task {shlex.quote(task)}" for task in tasks)
     temporary = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(temporary, "w") as archive:
-        _add(archive, "setup.sh", SETUP_SH, True)
+        prefetch = PREFETCH_CIFAR if not tasks or "cifar_challenge" in tasks else ""
+        _add(archive, "setup.sh", SETUP_SH.format(prefetch=prefetch), True)
         _add(archive, "run_autograder", RUN_AUTOGRADER.format(tasks=task_options), True)
         _add(archive, "requirements-gradescope.txt", pinned_requirements(), False)
         for path in _files(root):
