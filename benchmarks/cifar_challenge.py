@@ -22,6 +22,7 @@ import argparse
 import importlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import types
@@ -76,6 +77,14 @@ def main() -> None:
     parser.add_argument("--budget", type=float, action="append", default=[])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--cpus", type=int, action="append", default=[])
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="also run this many busy-looping processes on the same cores (with --cpus 1 "
+        "--busy 1 the attempt gets half a CPU, like Gradescope's default container)",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="override grading.toml's")
     parser.add_argument("--attempt", action="append", default=[])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--sandbox", default="auto", choices=["auto", "bwrap", "process"])
@@ -96,10 +105,16 @@ def main() -> None:
     table = load_config(ROOT / "grading.toml").tasks.get("cifar_challenge", {})
     all_cores = sorted(os.sched_getaffinity(0))
     results: dict[tuple, list[float]] = {}
+    busy = f" shared with {options.busy} busy process(es)" if options.busy else ""
     with tempfile.TemporaryDirectory() as scratch:
         for count in cpus:
             os.sched_setaffinity(0, set(all_cores[:count]))
-            settings = ChallengeSettings.from_table({**table, "threads": count})
+            spinners = [
+                subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(options.busy)
+            ]
+            threads = {"threads": options.threads} if options.threads is not None else {}
+            settings = ChallengeSettings.from_table({**table, **threads})
             for seconds in budgets:
                 budget = ChallengeBudget(seconds=seconds, sample_seconds=seconds)
                 for name in attempts:
@@ -110,7 +125,8 @@ def main() -> None:
                             result = run_attempt(candidate, train, test, budget, settings, source)
                         results.setdefault((count, seconds, name), []).append(result.accuracy)
                         print(
-                            f"[{name}] {count} CPU(s), budget {seconds:g} s, run {run + 1}: "
+                            f"[{name}] {count} CPU(s){busy}, {settings.worker_threads()} "
+                            f"thread(s), budget {seconds:g} s, run {run + 1}: "
                             f"accuracy {100 * result.accuracy:.2f} %, calibration "
                             f"{result.calibration_seconds:.3f} s -> factor {result.factor:.2f}, "
                             f"budget {result.budget_seconds:.1f} s, trained "
@@ -118,6 +134,8 @@ def main() -> None:
                             f"{result.parameters:,} parameters, {load()}",
                             flush=True,
                         )
+            for spinner in spinners:
+                spinner.kill()
     os.sched_setaffinity(0, set(all_cores))
     print("\nsummary (mean accuracy, spread over runs, ratio to the preset in the same setting):")
     for (count, seconds, name), values in results.items():
