@@ -74,6 +74,11 @@ def test_half_the_test_images_are_mirrored_and_none_is_changed_otherwise():
     assert np.all(same | flipped) and 60 < flipped.sum() < 140
 
 
+def test_the_student_release_without_grading_toml_uses_the_same_budget_and_thresholds():
+    """The student release has no grading.toml: the defaults must be the course's."""
+    assert ChallengeSettings() == SETTINGS
+
+
 def test_a_malformed_budget_table_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown key"):
         ChallengeSettings.from_table({"budget": [{"seconds": 60, "full": 0.6}]})
