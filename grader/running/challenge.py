@@ -189,7 +189,7 @@ def run_attempt(
         wall = time.monotonic() - begin
     predictions = _predictions(result, len(x_test))
     accuracy = float(np.mean(predictions == np.asarray(y_test).reshape(-1)))
-    stopped = bool(result.get("stopped"))
+    stopped = result.get("stopped") is not False  # anything but False counts as stopped
     notes = []
     if stopped:
         notes.append(
@@ -206,8 +206,8 @@ def run_attempt(
         factor=round(factor, 3),
         calibration_seconds=round(measured, 3),
         wall_seconds=round(wall, 2),
-        train_seconds=float(result.get("train_seconds") or 0.0),
-        parameters=int(result.get("parameters") or 0),
+        train_seconds=_reported(result, "train_seconds"),
+        parameters=int(_reported(result, "parameters")),
         stopped=stopped,
         train_images=len(x_train),
         test_images=len(x_test),
@@ -215,6 +215,14 @@ def run_attempt(
         full_at=full_at,
         notes=notes,
     )
+
+
+def _reported(result: dict, key: str) -> float:
+    """A number the worker reported (for the report only), or 0 if it is not one."""
+    value = result.get(key)
+    if type(value) not in (int, float) or not np.isfinite(value) or value < 0:
+        return 0.0
+    return float(value)
 
 
 def _predictions(result: Any, count: int) -> np.ndarray:

@@ -26,7 +26,12 @@ from practicum.grader.running.challenge import (
     mirrored_half,
     run_attempt,
 )
-from practicum.grader.running.proxy import Candidate, MissingImplementation
+from practicum.grader.running.proxy import (
+    Candidate,
+    CandidateError,
+    InProcessBackend,
+    MissingImplementation,
+)
 from practicum.grader.sandbox import SandboxBackend
 from tests.support.submissions import FIXTURES, on_top_of_the_stub
 
@@ -141,6 +146,14 @@ def test_a_train_that_never_returns_is_left_behind_for_no_points(tmp_path, sampl
 def test_nan_losses_are_named(tmp_path, sample):
     with pytest.raises(Exception, match="NaN or infinite logits: did the training diverge"):
         attempt(attempt_folder(tmp_path, "nan_losses"), sample)
+
+
+def test_a_forged_result_is_checked_in_the_grader(tmp_path, sample):
+    """run_challenge is the submission's code: what it returns is checked, never trusted."""
+    train, test = sample
+    candidate = Candidate(InProcessBackend(attempt_folder(tmp_path, "forged_result")), "forged")
+    with pytest.raises(CandidateError, match=r"predictions of shape \(3,\).*expected \(500,\)"):
+        run_attempt(candidate, train, test, SETTINGS.budgets[0], SETTINGS, "sample")
 
 
 def test_a_model_too_large_for_the_memory_limit_fails_alone(tmp_path, sample):
