@@ -139,6 +139,17 @@ def class_predictions(output: Any, num_images: int, num_classes: int) -> np.ndar
     )
 
 
+def check_output_shape(shape: Any, num_classes: int = 10) -> None:
+    """Raises ChallengeError unless ``shape`` is ``(None, num_classes)`` (a model's
+    ``output_shape``)."""
+    shape = tuple(shape) if isinstance(shape, (list, tuple)) else shape
+    if not isinstance(shape, tuple) or len(shape) != 2 or shape[-1] != num_classes:
+        raise ChallengeError(
+            f"Received: build_model's model has output shape {shape}, expected "
+            f"(None, {num_classes}): one logit per class (end in Dense({num_classes}))"
+        )
+
+
 def as_images(x: Any) -> np.ndarray:
     """float32 images in ``[0, 1]``: uint8 ones are divided by 255."""
     x = np.asarray(x)
@@ -192,12 +203,7 @@ def run(
         raise ChallengeError(
             f"Received: build_model returned {type(model).__name__}, expected a keras.Model"
         )
-    shape = tuple(getattr(model, "output_shape", ()) or ())
-    if len(shape) != 2 or shape[-1] != num_classes:
-        raise ChallengeError(
-            f"Received: build_model's model has output shape {shape}, expected "
-            f"(None, {num_classes}): one logit per class (end in Dense({num_classes}))"
-        )
+    check_output_shape(getattr(model, "output_shape", ()), num_classes)
     failure: list[BaseException] = []
 
     def training() -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from practicum.challenge import ChallengeError, check_output_shape
 from practicum.grader.running.proxy import Candidate, CandidateError
 
 MODULE = "cifar_challenge"
@@ -170,6 +171,14 @@ def run_attempt(
     """
     nominal, zero_at, full_at = budget.for_source(source)
     (x_train, y_train), (x_test, y_test) = train, test
+    # A missing module, a stub or a model that cannot work fails here, in the worker the
+    # other tests use, before a fresh worker is started and the machine measured.
+    summary = candidate.call_within(60, MODULE, "model_summary", nominal)
+    shape = summary.get("output_shape") if isinstance(summary, dict) else None
+    try:
+        check_output_shape(shape)
+    except ChallengeError as error:
+        raise CandidateError(f"{MODULE}.model_summary: {error}", ["ValueError"]) from None
     x_test = mirrored_half(x_test, np.random.default_rng(int.from_bytes(os.urandom(4), "big")))
     fresh = candidate.backend.fresh(threads=settings.worker_threads(), memory_mb=settings.memory_mb)
     with fresh:

@@ -129,6 +129,14 @@ def test_the_untouched_preset_scores_below_full_marks(tmp_path, sample):
     assert 0.2 < result.accuracy < SETTINGS.budgets[0].sample_full_at, result.summary()
 
 
+def test_an_attempt_in_another_idiom_is_graded_on_its_accuracy(tmp_path, sample):
+    """Keras's fit on a tf.data pipeline, classes instead of logits: accepted as it is."""
+    result = attempt(attempt_folder(tmp_path, "keras_fit"), sample)
+    assert result.accuracy > 0.35, result.summary()  # chance is 0.10
+    budget = SETTINGS.budgets[0]
+    assert result.credit == credit(result.accuracy, budget.sample_zero_at, budget.sample_full_at)
+
+
 # --------------------------------------------------------------------------- broken attempts
 
 
