@@ -169,17 +169,6 @@ def one_cycle(progress: float, peak: float, warmup_fraction: float) -> float:
 # --------------------------------------------------------------------------- your answer
 
 
-def recipe_for_budget(budget_seconds: float) -> dict:
-    """The knobs of your recipe for a budget in seconds (shared by build_model and train).
-
-    Returns:
-        A dict of your choice (e.g. widths, batch size, learning rate, augmentation).
-    """
-    # TODO: implement recipe_for_budget (see the docstring above).
-    # HINT: optional; `return {}` if your build_model and train do not use it.
-    raise NotImplementedError("cifar_challenge.recipe_for_budget: replace this line with your code")
-
-
 def build_model(input_shape: tuple, num_classes: int, budget_seconds: float) -> keras.Model:
     """Your network for a training budget of ``budget_seconds``.
 
@@ -219,3 +208,14 @@ def predict(model: keras.Model, x_test: np.ndarray) -> np.ndarray:
     # TODO: implement predict (see the docstring above).
     # HINT: the preset's answer is `model.predict(x_test, batch_size=1000, verbose=0)`.
     raise NotImplementedError("cifar_challenge.predict: replace this line with your code")
+
+
+def recipe_for_budget(budget_seconds: float) -> dict:
+    """The knobs of your recipe for a budget in seconds (shared by build_model and train).
+
+    Returns:
+        A dict of your choice (e.g. widths, batch size, learning rate, augmentation).
+    """
+    # TODO: implement recipe_for_budget (see the docstring above).
+    # HINT: optional; `return {}` if your build_model and train do not use it.
+    raise NotImplementedError("cifar_challenge.recipe_for_budget: replace this line with your code")

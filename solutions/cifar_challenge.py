@@ -167,41 +167,6 @@ def one_cycle(progress: float, peak: float, warmup_fraction: float) -> float:
 # --------------------------------------------------------------------------- your answer
 
 
-def recipe_for_budget(budget_seconds: float) -> dict:
-    """The knobs of your recipe for a budget in seconds (shared by build_model and train).
-
-    Returns:
-        A dict of your choice (e.g. widths, batch size, learning rate, augmentation).
-    """
-    ### BEGIN SOLUTION
-    # HINT: optional; `return {}` if your build_model and train do not use it.
-    # Measured on the 2-core machine (docs/benchmarks.md): for 60 s, width 24 (1.4 to 2.3
-    # epochs) beats 32; batches of 128 beat 64 and 256; a peak learning rate of 0.2 beats
-    # 0.1 and 0.3.
-    recipe = {
-        "width": 32,
-        "residual": False,
-        "batch_size": 128,
-        "peak_learning_rate": 0.2,
-        "momentum": 0.9,
-        "weight_decay": 5e-4,
-        "label_smoothing": 0.2,
-        "warmup_fraction": 0.2,
-        "translate": 0,
-        "flip": True,
-        "bn_momentum": 0.9,
-        "logit_scale": 0.125,  # a max-pooled head starts over-confident otherwise
-    }
-    if budget_seconds <= 120:  # one or two epochs: a narrow plain network, flips only
-        recipe.update(width=24)
-    elif budget_seconds <= 420:  # about five epochs: wider, small translations
-        recipe.update(translate=2)
-    else:  # ten epochs or so: deeper
-        recipe.update(residual=True, translate=4)
-    return recipe
-    ### END SOLUTION
-
-
 def build_model(input_shape: tuple, num_classes: int, budget_seconds: float) -> keras.Model:
     """Your network for a training budget of ``budget_seconds``.
 
@@ -312,4 +277,39 @@ def predict(model: keras.Model, x_test: np.ndarray) -> np.ndarray:
         mirrored = np.ascontiguousarray(batch[:, :, ::-1, :])
         logits.append(forward(tf.constant(batch)).numpy() + forward(mirrored).numpy())
     return np.concatenate(logits)
+    ### END SOLUTION
+
+
+def recipe_for_budget(budget_seconds: float) -> dict:
+    """The knobs of your recipe for a budget in seconds (shared by build_model and train).
+
+    Returns:
+        A dict of your choice (e.g. widths, batch size, learning rate, augmentation).
+    """
+    ### BEGIN SOLUTION
+    # HINT: optional; `return {}` if your build_model and train do not use it.
+    # Measured on the 2-core machine (docs/benchmarks.md): for 60 s, width 24 (1.4 to 2.3
+    # epochs) beats 32; batches of 128 beat 64 and 256; a peak learning rate of 0.2 beats
+    # 0.1 and 0.3.
+    recipe = {
+        "width": 32,
+        "residual": False,
+        "batch_size": 128,
+        "peak_learning_rate": 0.2,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "label_smoothing": 0.2,
+        "warmup_fraction": 0.2,
+        "translate": 0,
+        "flip": True,
+        "bn_momentum": 0.9,
+        "logit_scale": 0.125,  # a max-pooled head starts over-confident otherwise
+    }
+    if budget_seconds <= 120:  # one or two epochs: a narrow plain network, flips only
+        recipe.update(width=24)
+    elif budget_seconds <= 420:  # about five epochs: wider, small translations
+        recipe.update(translate=2)
+    else:  # ten epochs or so: deeper
+        recipe.update(residual=True, translate=4)
+    return recipe
     ### END SOLUTION
