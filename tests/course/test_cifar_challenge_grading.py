@@ -137,6 +137,28 @@ def test_an_attempt_in_another_idiom_is_graded_on_its_accuracy(tmp_path, sample)
     assert result.credit == credit(result.accuracy, budget.sample_zero_at, budget.sample_full_at)
 
 
+class SlowingDown(InProcessBackend):
+    """A machine measured at 1.6 s per calibration before the attempt, 3.2 s after it."""
+
+    def __init__(self, directory):
+        super().__init__(directory)
+        self.measurements = iter([1.6, 3.2])
+
+    def calibrate(self) -> float:
+        return next(self.measurements)
+
+
+def test_an_attempt_on_a_machine_that_slowed_down_runs_again_with_the_slower_budget(
+    tmp_path, sample
+):
+    train, test = sample
+    candidate = Candidate(SlowingDown(attempt_folder(tmp_path, "preset")), "preset")
+    result = run_attempt(candidate, train, test, SETTINGS.budgets[0], SETTINGS, "sample")
+    assert "the machine slowed down during the attempt" in result.summary(), result.summary()
+    assert "1.60 s before, 3.20 s after" in result.summary()
+    assert result.credit < 1
+
+
 # --------------------------------------------------------------------------- broken attempts
 
 
