@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 from practicum.grader.export.reports import csv_cell
+from practicum.grader.grading import grade_all
 from practicum.grader.grading.results import StudentResult
 from practicum.grader.grading.roster import Student
 
@@ -30,13 +31,13 @@ CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 def stored_results(out: Path | str) -> list[StudentResult]:
     """Every ``OUT/<student>/grade.json``, sorted by student; ValueError if there is none."""
-    paths = sorted(Path(out).glob("*/grade.json"))
-    if not paths:
+    results = grade_all.stored_results(Path(out))
+    if not results:
         raise ValueError(
             f"Received: {out} with no <student>/grade.json, expected the --out "
             "folder of grader grade-all"
         )
-    return [StudentResult.from_json(json.loads(path.read_text())) for path in paths]
+    return results
 
 
 def canvas_csv(

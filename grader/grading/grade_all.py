@@ -305,11 +305,9 @@ def grade_all(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(grade_one, todo))
-    graded_names = [name for name in everyone if name not in failed]
-    csv_path = write_class_csv(out, graded_names, listed)
-    board = leaderboard.write_leaderboard(
-        out, [result for name in graded_names if (result := _result(out / name)) is not None]
-    )
+    results = stored_results(out, [name for name in everyone if name not in failed])
+    csv_path = write_class_csv(out, results, listed)
+    board = leaderboard.write_leaderboard(out, results)
     status = statuses(listed, list(everyone))
     missing = [name for name, why in status.items() if why == MISSING]
     unknown = [name for name, why in status.items() if why == UNKNOWN]
@@ -333,27 +331,24 @@ def grade_all(
     )
 
 
-def _result(folder: Path) -> scoring.StudentResult | None:
-    path = folder / RESULT_FILE
-    if not path.is_file():
-        return None
-    return scoring.StudentResult.from_json(json.loads(path.read_text()))
-
-
-def write_class_csv(out: Path, names: Sequence[str] | None = None, roster=None) -> Path:
-    """``OUT/class.csv`` from the ``grade.json`` of ``names`` (every student folder in
-    ``out`` if not given), with the ``roster``'s students if given
-    (:func:`.reports.class_csv`). No student folder is ever named ``class.csv``."""
+def stored_results(out: Path, names: Sequence[str] | None = None) -> list[scoring.StudentResult]:
+    """The results in the ``grade.json`` of ``names`` (every student folder in ``out`` if not
+    given), skipping folders that hold none."""
     out = Path(out)
     if names is None:
         paths = sorted(out.glob(f"*/{RESULT_FILE}"))
     else:
         paths = [out / name / RESULT_FILE for name in names]
-    results = [
+    return [
         scoring.StudentResult.from_json(json.loads(path.read_text()))
         for path in paths
         if path.is_file()
     ]
-    csv_path = out / CLASS_CSV
+
+
+def write_class_csv(out: Path, results: Sequence[scoring.StudentResult], roster=None) -> Path:
+    """``OUT/class.csv`` from ``results``, with the ``roster``'s students if given
+    (:func:`.reports.class_csv`). No student folder is ever named ``class.csv``."""
+    csv_path = Path(out) / CLASS_CSV
     reports.atomic_write(csv_path, reports.class_csv(results, roster))
     return csv_path

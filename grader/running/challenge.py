@@ -24,18 +24,17 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from practicum.challenge import ChallengeError, check_output_shape
+from practicum.challenge import GRACE_SECONDS, ChallengeError, check_output_shape
 from practicum.grader.running.proxy import Candidate, CandidateError
 
 MODULE = "cifar_challenge"
 #: The calibration workload's seconds on the course machine (one thread, idle).
 CALIBRATION_SECONDS = 1.60
-GRACE_SECONDS = 5.0  # practicum.challenge.GRACE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ def run_attempt(
             something that is not one class per test image.
     """
     nominal, zero_at, full_at = budget.for_source(source)
-    (x_train, y_train), (x_test, y_test) = train, test
+    x_test, y_test = test
     # A missing module, a stub or a model that cannot work fails here, in the worker the
     # other tests use, before a fresh worker is started and the machine measured.
     summary = candidate.call_within(60, MODULE, "model_summary", nominal)
@@ -183,22 +182,19 @@ def run_attempt(
     except ChallengeError as error:
         raise CandidateError(f"{MODULE}.model_summary: {error}", ["ValueError"]) from None
     x_test = mirrored_half(x_test, np.random.default_rng(int.from_bytes(os.urandom(4), "big")))
-    first = _timed_attempt(candidate, (x_train, y_train), (x_test, y_test), nominal, settings)
-    attempt = _scored(first, source, nominal, zero_at, full_at, len(x_train))
+    test = (x_test, y_test)
+    first = _timed_attempt(candidate, train, test, nominal, settings)
+    attempt = _scored(first, source, nominal, zero_at, full_at, len(train[0]))
     if attempt.credit >= 1 or attempt.stopped:
         return attempt
     # Below full marks: was the machine slowed down during the attempt (another job
     # started)? Measured again in a fresh worker, so the attempt cannot fake it.
-    with candidate.backend.fresh(
-        threads=settings.worker_threads(), memory_mb=settings.memory_mb
-    ) as fresh:
+    with _fresh_worker(candidate, settings) as fresh:
         after = fresh.calibrate()
     if after <= SLOWER * first["calibration"]:
         return attempt
-    again = _timed_attempt(
-        candidate, (x_train, y_train), (x_test, y_test), nominal, settings, measured=after
-    )
-    retry = _scored(again, source, nominal, zero_at, full_at, len(x_train))
+    again = _timed_attempt(candidate, train, test, nominal, settings, measured=after)
+    retry = _scored(again, source, nominal, zero_at, full_at, len(train[0]))
     best = retry if retry.credit > attempt.credit else attempt
     best.notes.append(
         f"the machine slowed down during the attempt (calibration {first['calibration']:.2f} s "
@@ -213,6 +209,11 @@ def run_attempt(
 SLOWER = 1.3
 
 
+def _fresh_worker(candidate: Candidate, settings: ChallengeSettings):
+    """A backend on the candidate's submission whose worker has run none of its code."""
+    return candidate.backend.fresh(threads=settings.worker_threads(), memory_mb=settings.memory_mb)
+
+
 def _timed_attempt(
     candidate: Candidate,
     train: tuple[np.ndarray, np.ndarray],
@@ -224,8 +225,7 @@ def _timed_attempt(
     """One calibrated call of ``run_challenge`` in a fresh worker (calibrated in it unless
     ``measured`` is given): the checked reply, with the grader's own measurements."""
     (x_train, y_train), (x_test, y_test) = train, test
-    fresh = candidate.backend.fresh(threads=settings.worker_threads(), memory_mb=settings.memory_mb)
-    with fresh:
+    with _fresh_worker(candidate, settings) as fresh:
         if measured is None:
             measured = fresh.calibrate()
         ratio = measured / settings.calibration_seconds
@@ -310,7 +310,3 @@ def _predictions(result: Any, count: int) -> np.ndarray:
     if problem:
         raise CandidateError(f"{MODULE}.run_challenge {problem}", ["TypeError"])
     return result["predictions"].astype(np.int64)
-
-
-def as_dict(attempt: Attempt) -> dict:
-    return asdict(attempt)

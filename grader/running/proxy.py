@@ -338,9 +338,7 @@ def _as_candidate_error(
 ) -> CandidateError | MissingImplementation:
     where = wire.short_traceback(error, directory)
     if isinstance(error, NotImplementedError):
-        # a provided function (run_challenge) that reached a stub names the stub's function
-        stub = wire.STUB_TODO.search(str(error))
-        name = f"{stub[1]}.{stub[2]}" if stub else f"{module}.{function}"
+        name = wire.not_implemented_name(error, module, function)
         summary = f"{name} is not implemented yet (NotImplementedError: {error})"
         return MissingImplementation(summary, wire.type_names(error), str(error), where)
     summary = f"{module}.{function} raised {wire.describe(error)}"

@@ -482,18 +482,11 @@ def function_of(module, name):
     return target
 
 
-def stub_name(error, module, function):
-    """``module.function``, or the stub's own function when a provided function that was
-    called (run_challenge) reached a released stub's NotImplementedError."""
-    found = wire.STUB_TODO.search(str(error))
-    return f"{found[1]}.{found[2]}" if found else f"{module}.{function}"
-
-
 def call_error(module, function, error):
     if isinstance(error, NotImplementedError):
         return Failure(
             "missing",
-            f"{stub_name(error, module, function)} is not implemented yet "
+            f"{wire.not_implemented_name(error, module, function)} is not implemented yet "
             f"(NotImplementedError: {error})",
             error,
         )
