@@ -119,3 +119,24 @@ def name_numpy_error(call: Callable[[], object], what: str) -> object:
                 )
             ) from None
         raise
+
+
+def expect_every_weight_gets_a_gradient(fast, images: np.ndarray, what: str, seed: int = 0):
+    """Fails, naming numpy in the network, unless every trainable weight of
+    ``transform_net()`` gets a gradient on ``images``; returns the gradients' result.
+
+    The training tests call it first: a network with weights cut off from the loss would
+    otherwise train only its last layers, and whether that lowers the loss enough depends
+    on the TensorFlow version (Keras 2 skips the missing gradients; Keras 3 may fail on the
+    shapes ``tf.numpy_function`` leaves unknown).
+    """
+    result = name_numpy_error(lambda: fast.transform_net_gradients(images, seed=seed), what)
+    missing = result["without_gradient"]
+    assert not missing, (
+        f"{what}: {len(missing)} trainable weights get no gradient (e.g. {missing[0]})\n"
+        f"Likely mistake: "
+        + NUMPY_IN_NETWORK.format(
+            detail="the weights before it get no gradient and cannot be trained"
+        )
+    )
+    return result
