@@ -57,6 +57,8 @@ class GradingConfig:
     public_visibility: str = "visible"
     hidden_visibility: str = "after_published"
     late: LatePolicy | None = None  # [late]: due dates and the penalty rule
+    # [sandbox] time_budget: seconds a submission may lose to calls that time out or crash
+    time_budget: float = 45.0
 
     def task_points(self, task: str) -> float:
         return float(self.tasks.get(task, {}).get("points", self.default_points))
@@ -85,6 +87,7 @@ def load_config(path: Path | str | None) -> GradingConfig:
         public_visibility=raw.get("public_visibility", "visible"),
         hidden_visibility=raw.get("hidden_visibility", "after_published"),
         late=load_policy(raw.get("late"), str(path)),
+        time_budget=_time_budget(raw.get("sandbox", {}), str(path)),
     )
     for task, table in tasks.items():
         if float(table.get("points", 0)) < 0:
@@ -101,6 +104,17 @@ def load_config(path: Path | str | None) -> GradingConfig:
                 f"{', '.join(VISIBILITIES)}"
             )
     return config
+
+
+def _time_budget(table: Any, path: str) -> float:
+    if not isinstance(table, dict):
+        raise ValueError(f"Received: {path} [sandbox] is not a table")
+    budget = table.get("time_budget", 45.0)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+        raise ValueError(
+            f"Received: {path} [sandbox] time_budget={budget!r}, expected a number of seconds > 0"
+        )
+    return float(budget)
 
 
 def base_name(name: str) -> str:

@@ -168,7 +168,10 @@ def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
 
     try:
         backend = SandboxBackend(
-            path, mode=mode, call_timeout=pytestconfig.getoption("sandbox_timeout")
+            path,
+            mode=mode,
+            call_timeout=pytestconfig.getoption("sandbox_timeout"),
+            time_budget=grading_config_of(pytestconfig).time_budget,
         )
     except (RuntimeError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None

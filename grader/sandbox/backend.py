@@ -8,9 +8,16 @@ trusted: every message is checked (size, structure, types, numeric dtypes, array
 and arrays are rebuilt as fresh base-class ``np.ndarray`` objects.
 
 A call that times out, crashes the worker or exhausts its memory fails alone: the worker is
-killed (SIGKILL to its whole process group) and restarted for the next call. A module whose
-import kills the worker fails all its calls at once; after ``max_consecutive_failures``
-crashes in a row the backend stops restarting and fails the remaining calls quickly.
+killed (SIGKILL to its whole process group) and restarted for the next call. A function that
+timed out is not called again (its later calls fail at once with the first timeout's
+message); one that crashed is called again once. A module whose import kills the worker
+fails all its calls at once; after ``max_consecutive_failures`` crashes in a row the backend
+stops restarting and fails the remaining calls quickly. On top of the per-call limit, each
+task module of a submission has a **time budget**: the seconds it may lose to failed calls
+and the restarts they cost; each call's limit is at most what is left of it, and once it is
+spent the module's remaining calls fail at once. So a task whose every function loops costs
+about ``time_budget`` seconds, however many tests call it, and a loop in one task never
+costs another task its points.
 
 One class of about 350 lines on purpose: starting a worker, the framing of its pipe,
 the checks of every reply and the restart policy share one state (the current worker, its
@@ -95,8 +102,10 @@ class SandboxBackend:
         cpu_seconds: the worker's CPU-time limit over its life.
         max_consecutive_failures: crashes and timeouts in a row after which no new worker
             is started and the remaining calls fail at once.
-        max_failures_per_function: crashes and timeouts of one function after which its
-            further calls fail at once (the other functions are still run).
+        max_failures_per_function: crashes of one function after which its further calls
+            fail at once (the other functions are still run); one timeout is enough.
+        time_budget: the seconds each task module may lose to calls that time out or
+            crash, and to the worker restarts they cause (``grading.toml``'s ``[sandbox]``).
         threads: TensorFlow's intra- and inter-op threads in the worker.
         max_reply_mb: the largest reply accepted from the worker.
         output_limit: how much of the worker's stdout/stderr is kept (the rest is dropped).
@@ -117,6 +126,7 @@ class SandboxBackend:
         output_limit: int = 64 * 1024,
         quiet: bool = False,
         max_failures_per_function: int = 2,
+        time_budget: float = 45.0,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.mode = resolve_mode(mode)
@@ -137,6 +147,7 @@ class SandboxBackend:
         self.output_limit = output_limit
         self._worker: WorkerProcess | None = None
         self._timeout = call_timeout
+        self._capped = False
         self._settings = {
             "mode": mode,
             "call_timeout": call_timeout,
@@ -148,6 +159,7 @@ class SandboxBackend:
             "max_reply_mb": max_reply_mb,
             "output_limit": output_limit,
             "max_failures_per_function": max_failures_per_function,
+            "time_budget": time_budget,
         }
         self._scratch: Path | None = None
         self._next_id = 1
@@ -155,7 +167,12 @@ class SandboxBackend:
         self._last_failure = ""
         self._broken_modules: dict[str, MissingImplementation] = {}
         self._function_failures: collections.Counter[str] = collections.Counter()
+        self._timed_out: dict[str, str] = {}  # function -> its first timeout's message
         self.max_failures_per_function = max_failures_per_function
+        self.time_budget = time_budget
+        # per task module: seconds spent on its failed calls and the restarts after them
+        self.lost_seconds: collections.Counter[str] = collections.Counter()
+        self._lost_to = ""  # the module whose failure the next worker start follows
         self.starts = 0
         self.failures = 0
         self.info: dict = {}
@@ -230,6 +247,7 @@ class SandboxBackend:
         worker = self._ensure_worker("the calibration")
         if worker.imported:
             raise RuntimeError("calibrate() needs a fresh worker: use backend.fresh()")
+        self._capped = False
         try:
             reply = self._exchange(worker, {"op": "calibrate", "module": ""}, timeout=timeout)
         except WorkerDied as dead:
@@ -271,21 +289,28 @@ class SandboxBackend:
             )
         if module in self._broken_modules:
             raise self._broken_modules[module]
-        self._give_up_if_hopeless(what)
+        self._give_up_if_hopeless(what, module)
         key = f"{module}.{message.get('function')}"
+        if key in self._timed_out:
+            raise WorkerFailure(
+                f"{what} was not run again: {self._timed_out[key]}",
+                ["TimeoutError", "WorkerFailure"],
+            )
         if self._function_failures[key] >= self.max_failures_per_function:
             raise WorkerFailure(
-                f"{what} was not run: it already crashed or timed out "
+                f"{what} was not run: it already crashed "
                 f"{self._function_failures[key]} times ({self._last_failure})",
                 ["WorkerFailure"],
             )
         worker = self._ensure_worker(what)
         if module not in worker.imported:
+            started = time.monotonic()
             try:
                 reply = self._exchange(
-                    worker, {"op": "import", "module": module}, timeout=self.call_timeout
+                    worker, {"op": "import", "module": module}, timeout=self._limit(None, module)
                 )
             except WorkerDied as dead:
+                self._lose(module, time.monotonic() - started)
                 failure = self._failed(dead, f"importing {module}.py")
                 broken = WorkerFailure(
                     f"{module}.py could not be imported: the worker {dead.reason} while "
@@ -300,17 +325,42 @@ class SandboxBackend:
                 self._broken_modules[module] = self._error_from(reply)
                 raise self._broken_modules[module]
             worker.imported.add(module)
+        started = time.monotonic()
         try:
-            reply = self._exchange(worker, message, timeout=timeout or self.call_timeout)
+            reply = self._exchange(worker, message, timeout=self._limit(timeout, module))
         except WorkerDied as dead:
+            self._lose(module, time.monotonic() - started)
             self._function_failures[key] += 1
-            raise self._failed(dead, what) from None
+            failure = self._failed(dead, what)
+            if dead.kind == "TimeoutError":
+                self._timed_out[key] = failure.args[0]
+            raise failure from None
         self._consecutive_failures = 0
         if reply["status"] != "ok":
             raise self._error_from(reply)
         return reply
 
-    def _give_up_if_hopeless(self, what: str) -> None:
+    def _lose(self, module: str, seconds: float) -> None:
+        self.lost_seconds[module] += seconds
+        self._lost_to = module
+
+    def _limit(self, timeout: float | None, module: str) -> float:
+        """A call's wall-time limit: ``timeout`` if the caller set one (the challenge's
+        budgets), else ``call_timeout``, at most what is left of the module's time budget."""
+        left = self.time_budget - self.lost_seconds[module]
+        self._capped = timeout is None and left < self.call_timeout
+        if timeout is not None:
+            return timeout
+        return max(0.1, min(self.call_timeout, left))
+
+    def _give_up_if_hopeless(self, what: str, module: str) -> None:
+        if self.lost_seconds[module] >= self.time_budget:
+            raise WorkerFailure(
+                f"{what} was not run: {module}.py already lost "
+                f"{self.lost_seconds[module]:.0f} s to calls that timed out or crashed, its "
+                f"whole time budget ({self.time_budget:g} s; last: {self._last_failure})",
+                ["TimeoutError", "WorkerFailure"],
+            )
         if self._consecutive_failures >= self.max_consecutive_failures:
             raise WorkerFailure(
                 f"{what} was not run: the sandboxed worker failed "
@@ -396,7 +446,10 @@ class SandboxBackend:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WorkerDied(f"did not finish within {self._timeout:g} s", "TimeoutError")
+                capped = " (the rest of its module's time budget)" if self._capped else ""
+                raise WorkerDied(
+                    f"did not finish within {self._timeout:.3g} s{capped}", "TimeoutError"
+                )
             if poller.poll(remaining * 1000):
                 return
 
@@ -454,10 +507,14 @@ class SandboxBackend:
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
+        started = time.monotonic()
         try:
             self._worker = self._start()
         except WorkerDied as dead:
             raise self._failed(dead, f"{what} (starting the sandboxed worker)") from None
+        if self._lost_to:  # a start after a failure is time that failure cost
+            self._lose(self._lost_to, time.monotonic() - started)
+            self._lost_to = ""
         return self._worker
 
     def _prepare_scratch(self) -> Path:

@@ -141,7 +141,9 @@ def submission(tmp_path_factory):
 @pytest.fixture(scope="module", params=MODES)
 def probe(request, submission):
     skip_unless(request.param)
-    backend = SandboxBackend(submission, mode=request.param, call_timeout=4, quiet=True)
+    backend = SandboxBackend(
+        submission, mode=request.param, call_timeout=4, time_budget=1000, quiet=True
+    )
     yield Candidate(backend, label=request.param).module("probe")
     backend.close()
 
@@ -254,10 +256,50 @@ def test_a_timeout_or_crash_fails_the_call_and_the_worker_restarts(probe):
     assert probe.echo(2) == [[2], {}]
     with pytest.raises(WorkerFailure, match="exited with code 3"):
         probe.crash()
-    with pytest.raises(WorkerFailure, match="already crashed or timed out 2 times"):
+    with pytest.raises(WorkerFailure, match="already crashed 2 times"):
         probe.crash()  # not run again: no third restart for it
     assert probe.echo(3) == [[3], {}]
     assert backend.info["seccomp"] is True
+    starts, started = backend.starts, time.monotonic()
+    with pytest.raises(WorkerFailure, match="not run again: .*did not finish within 4 s"):
+        probe.loop()  # one timeout is enough: at once, with the first timeout's message
+    assert time.monotonic() - started < 1 and backend.starts == starts
+
+
+LOOPS = """
+def first():
+    while True:
+        pass
+
+def second():
+    while True:
+        pass
+
+def quick():
+    return 1
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_looping_module_spends_its_time_budget_and_no_more(tmp_path, mode):
+    skip_unless(mode)
+    (tmp_path / "loops.py").write_text(LOOPS)
+    (tmp_path / "other.py").write_text("def quick():\n    return 2\n")
+    with SandboxBackend(tmp_path, mode=mode, call_timeout=30, time_budget=3, quiet=True) as backend:
+        candidate = Candidate(backend, label=mode)
+        loops, other = candidate.module("loops"), candidate.module("other")
+        assert loops.quick() == 1
+        started = time.monotonic()
+        with pytest.raises(WorkerFailure, match=r"within 3 s \(the rest of its module's time"):
+            loops.first()  # its limit: the budget (3 s), not the call timeout (30 s)
+        assert time.monotonic() - started < 10
+        started = time.monotonic()
+        for call in (loops.second, loops.quick):  # the budget is spent: at once, not run
+            with pytest.raises(WorkerFailure, match="loops.py already lost .* whole time budget"):
+                call()
+        assert time.monotonic() - started < 1
+        assert other.quick() == 2  # another task is not charged for it
+        assert backend.lost_seconds["other"] == 0 and backend.lost_seconds["loops"] >= 3
 
 
 def test_the_worker_reports_its_confinement(probe):
