@@ -143,6 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"'solutions' or a directory of modules ({path} is not a directory)"
             )
     config._practicum_results = []  # type: ignore[attr-defined]
+    config.pluginmanager.register(_ResultRows(config), "practicum-result-rows")
     config._practicum_calls = CallRecorder(CourseFunctions(config.rootpath))  # type: ignore[attr-defined]
     config.addinivalue_line(
         "markers",
@@ -369,7 +370,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if recorder is not None:
         row.update(recorder.fields(item, item.stash.get(_CALLS_START, {})))
     row.update(measured_fields(item))
-    item.config._practicum_results.append(row)  # type: ignore[attr-defined]
+    # On the report, so that it reaches the controller under pytest-xdist (reports travel
+    # as plain data); collected by _ResultRows.
+    report.practicum_row = row
+
+
+class _ResultRows:
+    """Collects each test's grade-report row from the reports, where they are logged: in
+    this process, or in pytest-xdist's controller for every worker."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        row = getattr(report, "practicum_row", None)
+        if isinstance(row, dict):
+            self.config._practicum_results.append(row)  # type: ignore[attr-defined]
 
 
 #: What a test can add to its row with ``record_property``: ``credit`` (the fraction of its
@@ -412,7 +428,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     results = getattr(config, "_practicum_results", [])
     path = config.getoption("grade_report")
-    if path:
+    if path and not hasattr(config, "workerinput"):  # an xdist worker: the controller writes
         Path(path).write_text(json.dumps(results, indent=1))
 
 
