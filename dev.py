@@ -9,7 +9,8 @@
 Set-up creates ``.venv`` next to this file and installs the course with its test tools
 (``pip install -e ".[dev]"``); it runs again only when ``pyproject.toml`` changes.
 Extra arguments after ``test`` go to pytest (``python3 dev.py test -k gram``), after ``tox``
-to tox (``python3 dev.py tox -e tf215``: one environment).
+to tox (``python3 dev.py tox -e tf215``: one environment). The whole suite runs on two cores
+(pytest-xdist, one test file per worker); ``-p no:xdist`` runs it in one process.
 """
 
 from __future__ import annotations
@@ -59,10 +60,22 @@ def demo(_: list[str]) -> None:
     run(BIN / "grader", "demo", env=offline_env())
 
 
+def parallel(extra: list[str]) -> list[str]:
+    """pytest-xdist's options for the whole suite: one worker per core (at most 2), each
+    test file in one worker (its module fixtures grade their submissions once); none when
+    the arguments choose the workers themselves or a few tests (``-k``, a path)."""
+    chosen = "no:xdist" in extra or any(
+        arg.startswith(("-n", "--numprocesses", "-k", "tests")) for arg in extra
+    )
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return [] if chosen or (cores or 1) < 2 else ["-n", "2", "--dist", "loadfile"]
+
+
 def test(extra: list[str]) -> None:
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
-    run(PYTHON, "-m", "pytest", "--impl", "solutions", *extra, env=offline_env())
+    command = [PYTHON, "-m", "pytest", "--impl", "solutions", *parallel(extra), *extra]
+    run(*command, env=offline_env())
 
 
 def tox(extra: list[str]) -> None:
