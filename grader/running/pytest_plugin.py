@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,21 +166,60 @@ def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
         pytestconfig._practicum_calls.watch("candidate", proxy)  # type: ignore[attr-defined]
         yield proxy
         return
-    from practicum.grader.sandbox import SandboxBackend
-
+    backend = getattr(pytestconfig, "_practicum_early_backend", None)
+    pytestconfig._practicum_early_backend = None  # type: ignore[attr-defined]
     try:
-        backend = SandboxBackend(
-            path,
-            mode=mode,
-            call_timeout=pytestconfig.getoption("sandbox_timeout"),
-            time_budget=grading_config_of(pytestconfig).time_budget,
-        )
+        backend = backend or sandbox_backend(pytestconfig, path, quiet=False)
     except (RuntimeError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
     with backend:
         proxy = Candidate(backend, label=option)
         pytestconfig._practicum_calls.watch("candidate", proxy)  # type: ignore[attr-defined]
         yield proxy
+
+
+def sandbox_backend(config: pytest.Config, path: Path, quiet: bool):
+    from practicum.grader.sandbox import SandboxBackend
+
+    return SandboxBackend(
+        path,
+        mode=config.getoption("sandbox"),
+        call_timeout=config.getoption("sandbox_timeout"),
+        time_budget=grading_config_of(config).time_budget,
+        quiet=quiet,
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With a sandbox, the worker starts now, in the background: its TensorFlow import
+    overlaps the grader's own (imported here when a collected task's reference needs it)."""
+    config = session.config
+    if config.getoption("sandbox") == "off" or hasattr(config, "workerinput"):
+        return
+    tasks = {task_of(item) for item in session.items} - {None}
+    if not tasks:
+        return
+    impl = resolve_implementation(config.getoption("impl"), config.rootpath)
+    try:
+        backend = sandbox_backend(config, impl, quiet=False)
+    except (RuntimeError, ValueError):
+        return  # the candidate fixture raises it as a usage error
+    backend.start_early()
+    config._practicum_early_backend = backend  # type: ignore[attr-defined]
+    reference = resolve_implementation(config.getoption("reference"), config.rootpath)
+    for task in sorted(tasks):
+        source = reference / f"{task}.py"
+        text = source.read_text(errors="replace") if source.is_file() else ""
+        if re.search(r"^\s*(import|from) (tensorflow|keras)\b", text, re.M):
+            import tensorflow  # noqa: F401 - now, while the worker starts
+
+            break
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    backend = getattr(config, "_practicum_early_backend", None)
+    if backend is not None:  # no test asked for the candidate
+        backend.close()
 
 
 def grading_config_of(config: pytest.Config):

@@ -41,6 +41,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,6 +147,7 @@ class SandboxBackend:
         self.max_reply_bytes = max_reply_mb * 2**20
         self.output_limit = output_limit
         self._worker: WorkerProcess | None = None
+        self._early: threading.Thread | None = None  # start_early's thread
         self._timeout = call_timeout
         self._capped = False
         self._settings = {
@@ -259,7 +261,35 @@ class SandboxBackend:
 
     # ---------------------------------------------------------------- life cycle
 
+    def start_early(self) -> None:
+        """Starts the first worker in a background thread, so that its TensorFlow import
+        overlaps the grader's own work (collecting the tests, importing the reference);
+        the first call waits for it. A start that fails there is tried again by that call,
+        which reports it."""
+        if self._worker is None and self._early is None:
+            try:
+                # spawned by this thread: the worker dies with the thread that started it
+                # (PR_SET_PDEATHSIG), and the background one ends once the worker is ready
+                worker = self._spawn()
+            except WorkerDied:
+                return
+            self._early = threading.Thread(target=self._greet_quietly, args=(worker,))
+            self._early.daemon = True
+            self._early.start()
+
+    def _greet_quietly(self, worker: WorkerProcess) -> None:
+        try:
+            self._worker = self._greeted(worker)
+        except WorkerDied:
+            self._worker = None
+
+    def _wait_for_early_start(self) -> None:
+        if self._early is not None:
+            self._early.join()
+            self._early = None
+
     def close(self) -> None:
+        self._wait_for_early_start()
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
@@ -502,6 +532,7 @@ class SandboxBackend:
     # ---------------------------------------------------------------- starting
 
     def _ensure_worker(self, what: str) -> WorkerProcess:
+        self._wait_for_early_start()
         if self._worker is not None and self._worker.process.poll() is None:
             return self._worker
         if self._worker is not None:
@@ -540,6 +571,9 @@ class SandboxBackend:
         return 200_000 + (os.getpid() * 8 + self.starts) % 100_000
 
     def _start(self) -> WorkerProcess:
+        return self._greeted(self._spawn())
+
+    def _spawn(self) -> WorkerProcess:
         scratch = self._prepare_scratch()
         self.starts += 1
         uid = self._worker_uid()
@@ -632,9 +666,13 @@ class SandboxBackend:
         for fd in (to_worker_r, from_worker_w, output_w):
             os.close(fd)
         os.set_blocking(to_worker_w, False)
-        worker = WorkerProcess(
+        return WorkerProcess(
             process, to_worker_w, from_worker_r, WorkerOutput(output_r, self.output_limit)
         )
+
+    def _greeted(self, worker: WorkerProcess) -> WorkerProcess:
+        """``worker`` once it says it is ready (it has imported TensorFlow and confined
+        itself); raises WorkerDied if it does not in ``start_timeout``."""
         deadline = time.monotonic() + self.start_timeout
         try:
             raw = self._read_message(worker, deadline)
