@@ -178,7 +178,7 @@ def candidate(pytestconfig: pytest.Config) -> Iterator[Candidate]:
         yield proxy
 
 
-def sandbox_backend(config: pytest.Config, path: Path, quiet: bool):
+def sandbox_backend(config: pytest.Config, path: Path, quiet: bool, tensorflow: bool = True):
     from practicum.grader.sandbox import SandboxBackend
 
     return SandboxBackend(
@@ -187,7 +187,27 @@ def sandbox_backend(config: pytest.Config, path: Path, quiet: bool):
         call_timeout=config.getoption("sandbox_timeout"),
         time_budget=grading_config_of(config).time_budget,
         quiet=quiet,
+        tensorflow=tensorflow,
     )
+
+
+IMPORTS_TENSORFLOW = re.compile(r"^\s*(import|from) (tensorflow|keras)\b", re.M)
+
+
+def needs_tensorflow(folders: list[Path], tasks: set[str]) -> bool:
+    """Whether a task module in ``folders`` (the reference, the submission) mentions
+    TensorFlow or Keras: the reference imports it, or the submission might."""
+    for folder in folders:
+        for task in tasks:
+            source = folder / f"{task}.py"
+            text = source.read_text(errors="replace") if source.is_file() else ""
+            if (
+                IMPORTS_TENSORFLOW.search(text)
+                if folder.name == "solutions"
+                else ("tensorflow" in text or "keras" in text)
+            ):
+                return True
+    return False
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -200,20 +220,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not tasks:
         return
     impl = resolve_implementation(config.getoption("impl"), config.rootpath)
+    reference = resolve_implementation(config.getoption("reference"), config.rootpath)
+    reference_needs = needs_tensorflow([reference], tasks)
     try:
-        backend = sandbox_backend(config, impl, quiet=False)
+        backend = sandbox_backend(
+            config, impl, quiet=False, tensorflow=reference_needs or needs_tensorflow([impl], tasks)
+        )
     except (RuntimeError, ValueError):
         return  # the candidate fixture raises it as a usage error
     backend.start_early()
     config._practicum_early_backend = backend  # type: ignore[attr-defined]
-    reference = resolve_implementation(config.getoption("reference"), config.rootpath)
-    for task in sorted(tasks):
-        source = reference / f"{task}.py"
-        text = source.read_text(errors="replace") if source.is_file() else ""
-        if re.search(r"^\s*(import|from) (tensorflow|keras)\b", text, re.M):
-            import tensorflow  # noqa: F401 - now, while the worker starts
-
-            break
+    if reference_needs:
+        import tensorflow  # noqa: F401 - now, while the worker starts
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

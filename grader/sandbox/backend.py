@@ -128,6 +128,7 @@ class SandboxBackend:
         quiet: bool = False,
         max_failures_per_function: int = 2,
         time_budget: float = 45.0,
+        tensorflow: bool = True,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.mode = resolve_mode(mode)
@@ -162,6 +163,7 @@ class SandboxBackend:
             "output_limit": output_limit,
             "max_failures_per_function": max_failures_per_function,
             "time_budget": time_budget,
+            "tensorflow": tensorflow,
         }
         self._scratch: Path | None = None
         self._next_id = 1
@@ -610,6 +612,7 @@ class SandboxBackend:
             "submission": f"{root}/submission",
             "uid": uid,
             "threads": self.threads,
+            "tensorflow": self._settings["tensorflow"],
             "lib": lib,
             "seccomp": True,
             "landlock": True,

@@ -302,6 +302,42 @@ def test_a_looping_module_spends_its_time_budget_and_no_more(tmp_path, mode):
         assert backend.lost_seconds["other"] == 0 and backend.lost_seconds["loops"] >= 3
 
 
+NUMPY_TASK = """
+import numpy as np
+
+def total(x):
+    return float(np.sum(x))
+
+def total_in_tensorflow(x):
+    import tensorflow as tf  # imported late, after the worker confined itself
+    return float(tf.reduce_sum(tf.constant(x)).numpy())
+
+def square_sum(x):
+    import tensorflow as tf
+    return tf.reduce_sum(x * x)
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_worker_for_numpy_tasks_starts_without_tensorflow_and_can_still_load_it(tmp_path, mode):
+    skip_unless(mode)
+    (tmp_path / "numeric.py").write_text(NUMPY_TASK)
+    with SandboxBackend(tmp_path, mode=mode, tensorflow=False, quiet=True) as backend:
+        numeric = Candidate(backend, label=mode).module("numeric")
+        started = time.monotonic()
+        assert numeric.total(np.ones(3)) == 3.0
+        first_call = time.monotonic() - started
+        assert numeric.total_in_tensorflow(np.ones(4)) == 4.0
+        value, (grad,) = numeric.value_and_grad("square_sum", np.array([1.0, 2.0]))
+        assert float(value) == 5.0 and np.allclose(grad, [2.0, 4.0])
+    with SandboxBackend(tmp_path, mode=mode, quiet=True) as backend:
+        started = time.monotonic()
+        assert Candidate(backend, label=mode).module("numeric").total(np.ones(3)) == 3.0
+        with_tensorflow = time.monotonic() - started
+    # the start without TensorFlow is the faster one (TensorFlow's import: seconds)
+    assert first_call < with_tensorflow, (first_call, with_tensorflow)
+
+
 def test_the_worker_reports_its_confinement(probe):
     probe.echo(0)
     info = probe._candidate.backend.info
