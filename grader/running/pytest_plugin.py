@@ -194,19 +194,22 @@ def sandbox_backend(config: pytest.Config, path: Path, quiet: bool, tensorflow: 
 IMPORTS_TENSORFLOW = re.compile(r"^\s*(import|from) (tensorflow|keras)\b", re.M)
 
 
-def needs_tensorflow(folders: list[Path], tasks: set[str]) -> bool:
-    """Whether a task module in ``folders`` (the reference, the submission) mentions
-    TensorFlow or Keras: the reference imports it, or the submission might."""
-    for folder in folders:
-        for task in tasks:
-            source = folder / f"{task}.py"
-            text = source.read_text(errors="replace") if source.is_file() else ""
-            if (
-                IMPORTS_TENSORFLOW.search(text)
-                if folder.name == "solutions"
-                else ("tensorflow" in text or "keras" in text)
-            ):
-                return True
+def needs_tensorflow(folder: Path, tasks: set[str], *, trusted: bool) -> bool:
+    """Whether a task module of ``folder`` needs TensorFlow: the reference (``trusted``)
+    when it imports it, a submission when it merely mentions it (its first 4 MB; never
+    through a symbolic link)."""
+    for task in tasks:
+        source = folder / f"{task}.py"
+        if source.is_symlink() or not source.is_file():
+            continue
+        with source.open("rb") as file:
+            text = file.read(4 * 2**20).decode(errors="replace")
+        if (
+            IMPORTS_TENSORFLOW.search(text)
+            if trusted
+            else ("tensorflow" in text or "keras" in text)
+        ):
+            return True
     return False
 
 
@@ -221,11 +224,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     impl = resolve_implementation(config.getoption("impl"), config.rootpath)
     reference = resolve_implementation(config.getoption("reference"), config.rootpath)
-    reference_needs = needs_tensorflow([reference], tasks)
+    reference_needs = needs_tensorflow(reference, tasks, trusted=True)
+    tensorflow = reference_needs or needs_tensorflow(impl, tasks, trusted=False)
     try:
-        backend = sandbox_backend(
-            config, impl, quiet=False, tensorflow=reference_needs or needs_tensorflow([impl], tasks)
-        )
+        backend = sandbox_backend(config, impl, quiet=False, tensorflow=tensorflow)
     except (RuntimeError, ValueError):
         return  # the candidate fixture raises it as a usage error
     backend.start_early()

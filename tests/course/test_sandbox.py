@@ -338,6 +338,21 @@ def test_a_worker_for_numpy_tasks_starts_without_tensorflow_and_can_still_load_i
     assert first_call < with_tensorflow, (first_call, with_tensorflow)
 
 
+def test_the_grader_starts_workers_without_tensorflow_only_for_numpy_tasks(tmp_path):
+    from practicum.grader.running.pytest_plugin import needs_tensorflow
+
+    solutions = practicum.REPO_ROOT / "solutions"
+    assert not needs_tensorflow(solutions, {"metrics"}, trusted=True)
+    assert needs_tensorflow(solutions, {"metrics", "conv"}, trusted=True)
+    (tmp_path / "metrics.py").write_text("import numpy as np\n")
+    assert not needs_tensorflow(tmp_path, {"metrics"}, trusted=False)
+    (tmp_path / "metrics.py").write_text("t = __import__('tensor' 'flow')  # tensorflow\n")
+    assert needs_tensorflow(tmp_path, {"metrics"}, trusted=False)  # mentioned is enough
+    (tmp_path / "metrics.py").unlink()
+    (tmp_path / "metrics.py").symlink_to(solutions / "conv.py")
+    assert not needs_tensorflow(tmp_path, {"metrics"}, trusted=False)  # links not followed
+
+
 def test_the_worker_reports_its_confinement(probe):
     probe.echo(0)
     info = probe._candidate.backend.info
