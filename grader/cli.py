@@ -153,6 +153,12 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade_server(args: argparse.Namespace) -> int:
+    from practicum.grader.grading import grade_server
+
+    return grade_server.serve(args.reply_fd)
+
+
 def _grade_all(args: argparse.Namespace) -> int:
     from practicum.grader.export import reports
     from practicum.grader.grading import grade_all
@@ -495,6 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", default=None, help="the gradebook's URL (default: sqlite:///COURSE/gradebook.db)"
     )
     nba.set_defaults(run=_nbgrader_autograde)
+
+    server = commands.add_parser("grade-server", help=argparse.SUPPRESS)  # grade-all's own
+    server.add_argument("reply_fd", type=int)
+    server.set_defaults(run=_grade_server)
 
     demo = commands.add_parser(
         "demo", parents=[sandboxing], help="release, then compare solutions and exercises"

@@ -23,6 +23,7 @@ import ctypes
 import hashlib
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -38,6 +39,7 @@ from pathlib import Path
 import practicum
 from practicum.grader.export import leaderboard, reports
 from practicum.grader.grading import grade, scoring
+from practicum.grader.grading.grade_server import WarmGrader
 from practicum.grader.grading.late import read_times, submission_time
 from practicum.grader.grading.roster import MISSING, UNKNOWN, read_roster, statuses
 
@@ -248,6 +250,51 @@ def grade_all(
             )
         todo = []
 
+    # With a sandbox, one warm grader process per job grades student after student (each
+    # student's code in its own fresh sandboxed worker); without one, the student's code
+    # runs in the grader, so each student gets a process of its own.
+    warm = queue.SimpleQueue()
+    if sandbox != "off":
+        for _ in range(max(1, jobs)):
+            warm.put(WarmGrader())
+
+    def run_grader(name: str, command: list[str]) -> str | None:
+        """Grades ``name``; None, or why it could not be graded."""
+        if sandbox == "off":
+            try:
+                completed = subprocess.run(
+                    command,
+                    capture_output=True,
+                    text=True,
+                    timeout=student_timeout,
+                    preexec_fn=_die_with_parent,
+                )
+            except subprocess.TimeoutExpired:
+                return f"grading took more than {student_timeout:g} s"
+            if completed.returncode != 0 or _stored(out / name) is None:
+                return (completed.stderr or completed.stdout)[-2000:] or "no grade.json"
+            return None
+        request = {
+            "submission": str(everyone[name]),
+            "out": str(out / name),
+            "student": name,
+            "sandbox": sandbox,
+            "sandbox_timeout": sandbox_timeout,
+            "config_path": None if config_path is None else str(config_path),
+            "reference": reference,
+            "tasks": list(tasks),
+            "root": str(root),
+            "submitted_at": when[name],
+        }
+        grader = warm.get()
+        try:
+            reply = grader.grade(request, timeout=student_timeout)
+        finally:
+            warm.put(grader)
+        if not reply.get("ok"):
+            return str(reply.get("error", "the grader process failed"))[-2000:]
+        return None if _stored(out / name) is not None else "no grade.json was written"
+
     def grade_one(name: str) -> None:
         path = everyone[name]
         command = [
@@ -275,20 +322,10 @@ def grade_all(
         for task in tasks:
             command += ["--task", task]
         begin = time.monotonic()
-        try:
-            completed = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=student_timeout,
-                preexec_fn=_die_with_parent,
-            )
-        except subprocess.TimeoutExpired:
-            failed[name] = f"grading took more than {student_timeout:g} s"
-            return
+        problem = run_grader(name, command)
         result = _stored(out / name)
-        if completed.returncode != 0 or result is None:
-            failed[name] = (completed.stderr or completed.stdout)[-2000:]
+        if problem is not None or result is None:
+            failed[name] = problem or "no grade.json was written"
             progress(f"grade-all: {name}: FAILED to grade")
             return
         if changes(result, expected[name]):
@@ -303,8 +340,12 @@ def grade_all(
             f"({time.monotonic() - begin:.0f} s)"
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(grade_one, todo))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(grade_one, todo))
+    finally:
+        while not warm.empty():
+            warm.get().close()
     results = stored_results(out, [name for name in everyone if name not in failed])
     csv_path = write_class_csv(out, results, listed)
     board = leaderboard.write_leaderboard(out, results)
