@@ -1,9 +1,11 @@
 """``grader grade-all``: a whole class, in parallel, resumable, never stale.
 
-Every subfolder of the submissions folder is one student. Each student is graded by its own
-``grader grade SUBMISSION --out OUT/<student>`` process (up to ``jobs`` at once), which
-writes the student's reports and, last and atomically, ``OUT/<student>/grade.json`` with the
-fingerprint of what decided the grade (:func:`.grade.fingerprint`). On a rerun, a student
+Every subfolder of the submissions folder is one student, graded (up to ``jobs`` at once)
+into ``OUT/<student>``: the student's reports and, last and atomically, ``grade.json`` with
+the fingerprint of what decided the grade (:func:`.grade.fingerprint`). With a sandbox, each
+job is a warm grader process that grades student after student (:mod:`.grade_server`; each
+student's code in its own fresh sandboxed worker); with ``sandbox="off"`` each student gets
+a ``grader grade SUBMISSION --out OUT/<student>`` process of its own. On a rerun, a student
 whose fingerprint is unchanged is skipped (so a run killed half way grades only what is
 missing); one whose points configuration alone changed is rescored from the stored
 outcomes, without running any code; any other change (submission, reference, tests, task
