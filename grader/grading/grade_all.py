@@ -21,13 +21,11 @@ listed. No folder name can stop the class.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -41,7 +39,7 @@ from pathlib import Path
 import practicum
 from practicum.grader.export import leaderboard, reports
 from practicum.grader.grading import grade, scoring
-from practicum.grader.grading.grade_server import WarmGrader
+from practicum.grader.grading.grade_server import WarmGrader, die_with_parent
 from practicum.grader.grading.late import read_times, submission_time
 from practicum.grader.grading.roster import MISSING, UNKNOWN, read_roster, statuses
 
@@ -114,13 +112,6 @@ def student_folders(submissions: Path) -> tuple[dict[str, Path], dict[str, str]]
         if clashes[name.lower()] > 1:
             names[path] = derived_name(path.name, digits=64)
     return dict(sorted((name, path) for path, name in names.items())), ignored
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _stored(directory: Path) -> dict | None:
@@ -260,22 +251,48 @@ def grade_all(
         for _ in range(max(1, jobs)):
             warm.put(WarmGrader())
 
-    def run_grader(name: str, command: list[str]) -> str | None:
-        """Grades ``name``; None, or why it could not be graded."""
-        if sandbox == "off":
-            try:
-                completed = subprocess.run(
-                    command,
-                    capture_output=True,
-                    text=True,
-                    timeout=student_timeout,
-                    preexec_fn=_die_with_parent,
-                )
-            except subprocess.TimeoutExpired:
-                return f"grading took more than {student_timeout:g} s"
-            if completed.returncode != 0 or _stored(out / name) is None:
-                return (completed.stderr or completed.stdout)[-2000:] or "no grade.json"
-            return None
+    def in_own_process(name: str) -> str | None:
+        """Grades ``name`` in a ``grader grade`` process of its own; None, or why not."""
+        command = [
+            sys.executable,
+            "-m",
+            "practicum.grader.cli",
+            "grade",
+            str(everyone[name]),
+            "--out",
+            str(out / name),
+            "--sandbox",
+            sandbox,
+            "--reference",
+            reference,
+            "--student",
+            name,
+            "--no-reference-check",
+        ]
+        if sandbox_timeout is not None:
+            command += ["--timeout", str(sandbox_timeout)]
+        if config_path is not None:
+            command += ["--config", str(config_path)]
+        if when[name]:
+            command += ["--submitted-at", when[name]]
+        for task in tasks:
+            command += ["--task", task]
+        try:
+            completed = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=student_timeout,
+                preexec_fn=die_with_parent,
+            )
+        except subprocess.TimeoutExpired:
+            return f"grading took more than {student_timeout:g} s"
+        if completed.returncode != 0:
+            return (completed.stderr or completed.stdout)[-2000:]
+        return None
+
+    def in_warm_grader(name: str) -> str | None:
+        """Grades ``name`` in one of the jobs' warm grader processes; None, or why not."""
         request = {
             "submission": str(everyone[name]),
             "out": str(out / name),
@@ -295,36 +312,11 @@ def grade_all(
             warm.put(grader)
         if not reply.get("ok"):
             return str(reply.get("error", "the grader process failed"))[-2000:]
-        return None if _stored(out / name) is not None else "no grade.json was written"
+        return None
 
     def grade_one(name: str) -> None:
-        path = everyone[name]
-        command = [
-            sys.executable,
-            "-m",
-            "practicum.grader.cli",
-            "grade",
-            str(path),
-            "--out",
-            str(out / name),
-            "--sandbox",
-            sandbox,
-            "--reference",
-            reference,
-            "--student",
-            name,
-            "--no-reference-check",
-        ]
-        if sandbox_timeout is not None:
-            command += ["--timeout", str(sandbox_timeout)]
-        if config_path is not None:
-            command += ["--config", str(config_path)]
-        if when[name]:
-            command += ["--submitted-at", when[name]]
-        for task in tasks:
-            command += ["--task", task]
         begin = time.monotonic()
-        problem = run_grader(name, command)
+        problem = in_own_process(name) if sandbox == "off" else in_warm_grader(name)
         result = _stored(out / name)
         if problem is not None or result is None:
             failed[name] = problem or "no grade.json was written"

@@ -15,6 +15,7 @@ nothing of a submission decides what this process does except through its sandbo
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import select
@@ -29,6 +30,14 @@ from pathlib import Path
 from practicum.grader.grading import grade
 
 STUDENTS_PER_PROCESS = 20
+
+
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """``preexec_fn`` of the grading processes: SIGKILL when grade-all dies."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def serve(reply_fd: int) -> int:
@@ -97,8 +106,6 @@ class WarmGrader:
         return {"ok": False, "error": f"the grader process died: {tail}"}
 
     def _restart(self) -> None:
-        from practicum.grader.grading.grade_all import _die_with_parent
-
         self.close()
         read_end, write_end = os.pipe()
         self._stderr = tempfile.TemporaryFile()
@@ -109,7 +116,7 @@ class WarmGrader:
             stderr=self._stderr,
             pass_fds=(write_end,),
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             cwd=Path.cwd(),
         )
         os.close(write_end)

@@ -145,12 +145,13 @@ class SandboxBackend:
         self.cpu_seconds = cpu_seconds
         self.max_consecutive_failures = max_consecutive_failures
         self.threads = threads
+        self.tensorflow = tensorflow  # whether the worker imports TensorFlow at its start
         self.max_reply_bytes = max_reply_mb * 2**20
         self.output_limit = output_limit
         self._worker: WorkerProcess | None = None
         self._early: threading.Thread | None = None  # start_early's thread
         self._timeout = call_timeout
-        self._capped = False
+        self._timeout_note = ""  # why the current call's limit is shorter than call_timeout
         self._settings = {
             "mode": mode,
             "call_timeout": call_timeout,
@@ -251,7 +252,6 @@ class SandboxBackend:
         worker = self._ensure_worker("the calibration")
         if worker.imported:
             raise RuntimeError("calibrate() needs a fresh worker: use backend.fresh()")
-        self._capped = False
         try:
             reply = self._exchange(worker, {"op": "calibrate", "module": ""}, timeout=timeout)
         except WorkerDied as dead:
@@ -339,7 +339,7 @@ class SandboxBackend:
             started = time.monotonic()
             try:
                 reply = self._exchange(
-                    worker, {"op": "import", "module": module}, timeout=self._limit(None, module)
+                    worker, {"op": "import", "module": module}, *self._limit(None, module)
                 )
             except WorkerDied as dead:
                 self._lose(module, time.monotonic() - started)
@@ -359,7 +359,7 @@ class SandboxBackend:
             worker.imported.add(module)
         started = time.monotonic()
         try:
-            reply = self._exchange(worker, message, timeout=self._limit(timeout, module))
+            reply = self._exchange(worker, message, *self._limit(timeout, module))
         except WorkerDied as dead:
             self._lose(module, time.monotonic() - started)
             self._function_failures[key] += 1
@@ -376,14 +376,16 @@ class SandboxBackend:
         self.lost_seconds[module] += seconds
         self._lost_to = module
 
-    def _limit(self, timeout: float | None, module: str) -> float:
-        """A call's wall-time limit: ``timeout`` if the caller set one (the challenge's
-        budgets), else ``call_timeout``, at most what is left of the module's time budget."""
-        left = self.time_budget - self.lost_seconds[module]
-        self._capped = timeout is None and left < self.call_timeout
+    def _limit(self, timeout: float | None, module: str) -> tuple[float, str]:
+        """A call's wall-time limit and why it is shorter than ``call_timeout``: ``timeout``
+        if the caller set one (the challenge's budgets), else ``call_timeout``, at most what
+        is left of the module's time budget."""
         if timeout is not None:
-            return timeout
-        return max(0.1, min(self.call_timeout, left))
+            return timeout, ""
+        left = self.time_budget - self.lost_seconds[module]
+        if left < self.call_timeout:
+            return max(0.1, left), " (the rest of its module's time budget)"
+        return self.call_timeout, ""
 
     def _give_up_if_hopeless(self, what: str, module: str) -> None:
         if self.lost_seconds[module] >= self.time_budget:
@@ -438,12 +440,14 @@ class SandboxBackend:
 
     # ---------------------------------------------------------------- the pipe
 
-    def _exchange(self, worker: WorkerProcess, message: dict, timeout: float) -> dict:
+    def _exchange(
+        self, worker: WorkerProcess, message: dict, timeout: float, timeout_note: str = ""
+    ) -> dict:
         request_id = self._next_id
         self._next_id += 1
         payload = json.dumps({"id": request_id, **message}).encode()
         deadline = time.monotonic() + timeout
-        self._timeout = timeout
+        self._timeout, self._timeout_note = timeout, timeout_note
         self._write(worker, struct.pack(">I", len(payload)) + payload, deadline)
         raw = self._read_message(worker, deadline)
         try:
@@ -478,9 +482,9 @@ class SandboxBackend:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                capped = " (the rest of its module's time budget)" if self._capped else ""
                 raise WorkerDied(
-                    f"did not finish within {self._timeout:.3g} s{capped}", "TimeoutError"
+                    f"did not finish within {self._timeout:.3g} s{self._timeout_note}",
+                    "TimeoutError",
                 )
             if poller.poll(remaining * 1000):
                 return
@@ -612,7 +616,7 @@ class SandboxBackend:
             "submission": f"{root}/submission",
             "uid": uid,
             "threads": self.threads,
-            "tensorflow": self._settings["tensorflow"],
+            "tensorflow": self.tensorflow,
             "lib": lib,
             "seccomp": True,
             "landlock": True,
