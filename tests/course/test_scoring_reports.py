@@ -104,11 +104,20 @@ def test_unlisted_tasks_get_the_default_and_missing_tasks_score_zero(tmp_path):
         "[tasks.x]\npoints = -1\n",
         "[tasks.x]\npoints = 1\n[tasks.x.tests]\na = 2\n",
         "hidden_visibility = 'sometimes'\n",
+        "sandbox = 45\n",
+        "[sandbox]\ntime_budget = 0\n",
+        "[sandbox]\ntime_budget = 'a minute'\n",
+        "[sandbox]\ntime_budget = true\n",
     ],
 )
 def test_a_malformed_configuration_is_refused(tmp_path, text):
     with pytest.raises(ValueError, match="Received"):
         config(text, tmp_path)
+
+
+def test_the_sandbox_time_budget_is_read_and_defaults_to_45_seconds(tmp_path):
+    assert config("[sandbox]\ntime_budget = 90\n", tmp_path).time_budget == 90.0
+    assert config("default_points = 10\n", tmp_path).time_budget == 45.0
 
 
 def test_a_task_note_is_attached_to_its_failed_tests(tmp_path):
