@@ -44,7 +44,7 @@ def serve(reply_fd: int) -> int:
     """Grades each request read from stdin (a JSON object per line: the keyword arguments
     of :func:`.grade.grade_submission` plus ``submission``); answers ``{"ok": true}`` or
     ``{"ok": false, "error": ...}`` per line on ``reply_fd``."""
-    from practicum.grader.sandbox import resolve_mode
+    from practicum.grader.sandbox import resolve_mode, template
 
     for line in sys.stdin:
         try:
@@ -58,6 +58,7 @@ def serve(reply_fd: int) -> int:
             reply = {"ok": True}
         except Exception as error:  # noqa: BLE001 - one student's failure, reported
             reply = {"ok": False, "error": "".join(traceback.format_exception(error))[-2000:]}
+        template.end_every_worker()  # no worker of this student runs beside the next
         os.write(reply_fd, (json.dumps(reply) + "\n").encode())
     return 0
 

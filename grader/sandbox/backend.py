@@ -33,6 +33,7 @@ Example::
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import os
 import select
@@ -49,6 +50,7 @@ from typing import Any
 
 from practicum.grader.running.feedback import without_framework_noise
 from practicum.grader.running.proxy import CandidateError, MissingImplementation
+from practicum.grader.sandbox import template
 from practicum.grader.sandbox.bwrap import SANDBOX_ROOT, SYSTEM_READ, bwrap_command, python_paths
 from practicum.grader.sandbox.files import copy_submission, runtime_library
 from practicum.grader.sandbox.modes import (
@@ -68,6 +70,7 @@ from practicum.grader.sandbox.worker_process import (
 )
 
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
+_UIDS = itertools.count()  # each worker of this process its own uid (as root)
 WIRE_SOURCE = Path(__file__).with_name("wire.py")
 
 
@@ -129,6 +132,7 @@ class SandboxBackend:
         max_failures_per_function: int = 2,
         time_budget: float = 45.0,
         tensorflow: bool = True,
+        use_template: bool = True,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.mode = resolve_mode(mode)
@@ -146,6 +150,7 @@ class SandboxBackend:
         self.max_consecutive_failures = max_consecutive_failures
         self.threads = threads
         self.tensorflow = tensorflow  # whether the worker imports TensorFlow at its start
+        self.use_template = use_template and template.enabled()
         self.max_reply_bytes = max_reply_mb * 2**20
         self.output_limit = output_limit
         self._worker: WorkerProcess | None = None
@@ -165,6 +170,7 @@ class SandboxBackend:
             "max_failures_per_function": max_failures_per_function,
             "time_budget": time_budget,
             "tensorflow": tensorflow,
+            "use_template": use_template,
         }
         self._scratch: Path | None = None
         self._next_id = 1
@@ -268,16 +274,28 @@ class SandboxBackend:
         overlaps the grader's own work (collecting the tests, importing the reference);
         the first call waits for it. A start that fails there is tried again by that call,
         which reports it."""
-        if self._worker is None and self._early is None:
+        if self._worker is not None or self._early is not None:
+            return
+        # Processes are spawned by this thread: a worker or template dies with the thread
+        # that started it (PR_SET_PDEATHSIG). A template's child is forked by the template,
+        # so asking for it can wait in the background while the template imports TensorFlow.
+        shared = template.shared(self.mode, self._isolation) if self.use_template else None
+        if shared is not None:
+            self._early = threading.Thread(target=self._fork_quietly, args=(shared,))
+        else:
             try:
-                # spawned by this thread: the worker dies with the thread that started it
-                # (PR_SET_PDEATHSIG), and the background one ends once the worker is ready
                 worker = self._spawn()
             except WorkerDied:
                 return
             self._early = threading.Thread(target=self._greet_quietly, args=(worker,))
-            self._early.daemon = True
-            self._early.start()
+        self._early.daemon = True
+        self._early.start()
+
+    def _fork_quietly(self, shared: template.Template) -> None:
+        try:
+            self._worker = self._greeted(self._fork(shared))
+        except WorkerDied:
+            self._worker = None
 
     def _greet_quietly(self, worker: WorkerProcess) -> None:
         try:
@@ -574,18 +592,111 @@ class SandboxBackend:
             return None
         if self.mode == "process" and not self._isolation["drop"]:
             raise WorkerDied(f"was not started: {process_problem()}", "WorkerCrash")
-        return 200_000 + (os.getpid() * 8 + self.starts) % 100_000
+        return 200_000 + (os.getpid() * 8 + next(_UIDS)) % 100_000
 
     def _start(self) -> WorkerProcess:
         return self._greeted(self._spawn())
 
     def _spawn(self) -> WorkerProcess:
-        scratch = self._prepare_scratch()
+        """A new worker process (not yet greeted): forked from this process's template
+        when there is one (:mod:`.template`), else started on its own."""
+        shared = template.shared(self.mode, self._isolation) if self.use_template else None
+        if shared is not None:
+            try:
+                return self._fork(shared)
+            except WorkerDied:
+                if shared.alive():
+                    raise
+        return self._spawn_alone()
+
+    def _fork(self, shared: template.Template) -> WorkerProcess:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        folder, inside = shared.folder()
+        self._scratch = folder
+        (folder / "submission").mkdir()
+        copy_submission(self.directory, folder / "submission")
+        (folder / "work").mkdir()
         self.starts += 1
+        uid = self._chowned(folder)
+        config = self._config(inside, shared.lib_inside, uid, scripts=shared.root)
+        config["env"] = self._env(inside)
+        config["cwd"] = f"{inside}/work"
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        output_r, output_w = os.pipe()
+        theirs = (to_worker_r, from_worker_w, output_w)
+        try:
+            child = shared.fork(config, theirs)
+        except WorkerDied:
+            for fd in (*theirs, to_worker_w, from_worker_r, output_r):
+                os.close(fd)
+            raise
+        for fd in theirs:
+            os.close(fd)
+        os.set_blocking(to_worker_w, False)
+        return WorkerProcess(
+            child, to_worker_w, from_worker_r, WorkerOutput(output_r, self.output_limit)
+        )
+
+    def _chowned(self, scratch: Path) -> int | None:
+        """The new worker's uid (None: the grader's own), owner of its ``work`` folder."""
         uid = self._worker_uid()
         if uid is not None:
             for path in [scratch / "work", *sorted((scratch / "work").rglob("*"))]:
                 os.chown(path, uid, uid)
+        return uid
+
+    def _config(self, root: str, lib: str, uid: int | None, scripts: str) -> dict:
+        """The worker's config (``worker.py``): its submission and work folders under
+        ``root``, the course's runtime helpers at ``lib``, its scripts in ``scripts``."""
+        return {
+            "submission": f"{root}/submission",
+            "uid": uid,
+            "threads": self.threads,
+            "tensorflow": self.tensorflow,
+            "lib": lib,
+            "seccomp": True,
+            "landlock": True,
+            "read_paths": [
+                *SYSTEM_READ,
+                *python_paths(),
+                lib,
+                f"{root}/submission",
+                f"{scripts}/worker.py",
+                f"{scripts}/wire.py",
+            ],
+            "write_paths": [f"{root}/work"],
+            "limits": {
+                "as": self.memory_mb * 2**20,
+                "cpu": self.cpu_seconds,
+                "fsize": 64 * 2**20,
+                "nofile": 512,
+                "core": 0,
+                "nproc": None if os.getuid() == 0 and uid is None else 4096,
+            },
+        }
+
+    def _env(self, root: str) -> dict[str, str]:
+        return {
+            "PATH": "/usr/bin:/bin",
+            "HOME": f"{root}/work",
+            "TMPDIR": f"{root}/work",
+            "LANG": "C.UTF-8",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+            "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": str(self.threads),
+            "OPENBLAS_NUM_THREADS": str(self.threads),
+            "MPLBACKEND": "Agg",
+            "KERAS_HOME": f"{root}/work/.keras",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+    def _spawn_alone(self) -> WorkerProcess:
+        scratch = self._prepare_scratch()
+        self.starts += 1
+        uid = self._chowned(scratch)
         library = runtime_library()
         if self.mode == "bwrap":
             root = SANDBOX_ROOT
@@ -613,46 +724,9 @@ class SandboxBackend:
         config = {
             "in_fd": to_worker_r,
             "out_fd": from_worker_w,
-            "submission": f"{root}/submission",
-            "uid": uid,
-            "threads": self.threads,
-            "tensorflow": self.tensorflow,
-            "lib": lib,
-            "seccomp": True,
-            "landlock": True,
+            **self._config(root, lib, uid, scripts=root),
             "expose": self._isolation["expose"],
             "reaper": self._isolation["namespace"],
-            "read_paths": [
-                *SYSTEM_READ,
-                *python_paths(),
-                lib,
-                f"{root}/submission",
-                f"{root}/worker.py",
-                f"{root}/wire.py",
-            ],
-            "write_paths": [f"{root}/work"],
-            "limits": {
-                "as": self.memory_mb * 2**20,
-                "cpu": self.cpu_seconds,
-                "fsize": 64 * 2**20,
-                "nofile": 512,
-                "core": 0,
-                "nproc": None if os.getuid() == 0 and uid is None else 4096,
-            },
-        }
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": f"{root}/work",
-            "TMPDIR": f"{root}/work",
-            "LANG": "C.UTF-8",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "CUDA_VISIBLE_DEVICES": "",
-            "PYTHONHASHSEED": "0",
-            "OMP_NUM_THREADS": str(self.threads),
-            "OPENBLAS_NUM_THREADS": str(self.threads),
-            "MPLBACKEND": "Agg",
-            "KERAS_HOME": f"{root}/work/.keras",
-            "PYTHONDONTWRITEBYTECODE": "1",
         }
         command = [*prefix, sys.executable, "-I", "-B", f"{root}/worker.py", json.dumps(config)]
         try:
@@ -663,7 +737,7 @@ class SandboxBackend:
                 stderr=output_w,
                 pass_fds=(to_worker_r, from_worker_w),
                 start_new_session=True,
-                env=env,
+                env=self._env(root),
                 cwd=str(scratch / "work"),
             )
         except OSError as error:

@@ -612,13 +612,9 @@ def as_tensor(array):
     return array if tf is None else tf.constant(array)
 
 
-def main():
+def confine_and_serve():
+    """Steps 1-4 of the set-up (limits, uid, Landlock, TensorFlow, seccomp), then serves."""
     global wire
-    CONFIG.update(json.loads(sys.argv[1]))
-    if CONFIG.get("expose"):
-        expose(CONFIG["expose"])
-    if CONFIG.get("reaper"):
-        become_reaped()
     apply_limits(CONFIG.get("limits", {}))
     dropped = drop_privileges(CONFIG.get("uid"))
     try:
@@ -630,10 +626,11 @@ def main():
         landlock = apply_landlock(CONFIG["read_paths"], CONFIG["write_paths"])
     import numpy  # noqa: F401 - loaded now, before the filters, as wire.py needs it
 
-    wire = load_wire()
+    if wire is None:
+        wire = load_wire()
     if CONFIG.get("tensorflow", True):  # not for numpy-only tasks (the grader decides)
         load_tensorflow()
-    if CONFIG.get("lib"):
+    if CONFIG.get("lib") and CONFIG["lib"] not in sys.path:
         sys.path.insert(0, CONFIG["lib"])  # the course's runtime helpers (no grader)
     seccomp = apply_seccomp() if CONFIG.get("seccomp") else False
     send(
@@ -647,6 +644,146 @@ def main():
         }
     )
     serve()
+
+
+# --------------------------------------------------------------------------- template
+
+PR_SET_DUMPABLE = 4
+
+
+def serve_as_template():
+    """The worker as a template (``"template": true`` in its config): it imports numpy and
+    TensorFlow (without starting TensorFlow's runtime: no thread pools yet) and then forks a
+    fresh worker for each request on its control socket, so that a worker starts without
+    paying for the import. It never imports a submission; each child is set up exactly as a
+    worker started on its own (limits, uid, Landlock, seccomp), from its own config.
+
+    Control messages (one per datagram, JSON): ``{"op": "fork", "config"}`` with three file
+    descriptors attached (the child's request pipe, reply pipe and output), answered by
+    ``{"op": "forked", "pid"}``; ``{"op": "kill", "pid"}``; ``{"op": "kill_all"}``, answered
+    by ``{"op": "killed_all"}`` once every child has ended; and, unasked, ``{"op":
+    "exited", "pid", "code"}`` when a child ends (``-signal`` for a death by signal). The
+    template ends when the grader closes its end of the socket, killing its children."""
+    import select
+    import signal
+    import socket
+
+    global wire
+    control = socket.socket(fileno=CONFIG["control_fd"])
+    try:
+        libc().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+        libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # children cannot read or write its memory
+    except (OSError, AttributeError):
+        pass
+    if CONFIG.get("landlock"):
+        apply_landlock(CONFIG["read_paths"], CONFIG["write_paths"])
+    import numpy  # noqa: F401
+
+    wire = load_wire()
+    if CONFIG.get("tensorflow", True):
+        try:
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401 - imported only: its runtime starts in each child
+        except ImportError:
+            pass
+    if CONFIG.get("lib"):
+        sys.path.insert(0, CONFIG["lib"])
+    children = set()
+    poller = select.poll()
+    poller.register(control, select.POLLIN)
+
+    def tell(message):
+        control.send(json.dumps(message).encode())
+
+    def end():
+        for child in children:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(0)
+
+    while True:
+        for _, events in poller.poll(100):
+            if not events & select.POLLIN:
+                end()
+            try:
+                data, fds, _, _ = socket.recv_fds(control, 1 << 20, 3)
+            except OSError:
+                end()
+            if not data:
+                end()
+            request = json.loads(data)
+            if request.get("op") == "fork" and len(fds) == 3:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    become_child(control, request["config"], fds)
+                for fd in fds:
+                    os.close(fd)
+                children.add(pid)
+                tell({"op": "forked", "pid": pid})
+            else:
+                for fd in fds:
+                    os.close(fd)
+                if request.get("op") == "kill" and request.get("pid") in children:
+                    os.kill(request["pid"], signal.SIGKILL)
+                elif request.get("op") == "kill_all":
+                    for child in children:
+                        os.kill(child, signal.SIGKILL)
+                    for child in children:
+                        os.waitpid(child, 0)
+                        tell({"op": "exited", "pid": child, "code": -9})
+                    children.clear()
+                    tell({"op": "killed_all", "pid": 0})
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in children:
+                children.discard(pid)
+                code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+                tell({"op": "exited", "pid": pid, "code": code})
+
+
+def become_child(control, config, fds):
+    """In a child of the template: its own pipes, output, environment, folder and config,
+    then the set-up of any worker. Never returns into the template's loop."""
+    try:
+        control.close()
+        in_fd, out_fd, output_fd = fds
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.close(output_fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.setsid()
+        CONFIG.clear()
+        CONFIG.update(config, in_fd=in_fd, out_fd=out_fd)
+        os.environ.clear()
+        os.environ.update(CONFIG.get("env", {}))
+        os.chdir(CONFIG["cwd"])
+        confine_and_serve()
+    except BaseException:  # noqa: BLE001 - a child must never go back to the template's loop
+        os._exit(70)
+    os._exit(0)
+
+
+def main():
+    CONFIG.update(json.loads(sys.argv[1]))
+    if CONFIG.get("expose"):
+        expose(CONFIG["expose"])
+    if CONFIG.get("template"):
+        serve_as_template()
+        return
+    if CONFIG.get("reaper"):
+        become_reaped()
+    confine_and_serve()
 
 
 if __name__ == "__main__":

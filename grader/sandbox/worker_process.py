@@ -11,6 +11,10 @@ import os
 import signal
 import subprocess
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from practicum.grader.sandbox.template import ForkedWorker
 
 
 class WorkerOutput:
@@ -51,7 +55,11 @@ class WorkerProcess:
     """One running worker process and its pipes."""
 
     def __init__(
-        self, process: subprocess.Popen, to_worker: int, from_worker: int, output: WorkerOutput
+        self,
+        process: subprocess.Popen | ForkedWorker,
+        to_worker: int,
+        from_worker: int,
+        output: WorkerOutput,
     ) -> None:
         self.process = process
         self.to_worker = to_worker
@@ -61,10 +69,11 @@ class WorkerProcess:
         self.info: dict = {}
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if isinstance(self.process, subprocess.Popen):  # a template's child: its pid is not ours
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             self.process.kill()
         except ProcessLookupError:
