@@ -2,7 +2,8 @@
 """The few commands people actually type, with nothing but Python 3.10+ installed.
 
     python3 dev.py demo     set up, build the release, grade solutions and stubs
-    python3 dev.py test     set up, then the linter, the formatter's check and the test suite
+    python3 dev.py test     set up (bubblewrap too, as root with apt), then the linter, the
+                            formatter's check and the test suite
     python3 dev.py setup    only create .venv and install the course into it
     python3 dev.py tox      the suite on TensorFlow 2.15, 2.16 and the newest (tox.ini)
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -71,7 +73,30 @@ def parallel(extra: list[str]) -> list[str]:
     return [] if chosen or (cores or 1) < 2 else ["-n", "2", "--dist", "loadfile"]
 
 
+APT_STEPS = (["install", "-y", "bubblewrap"], ["update"], ["install", "-y", "bubblewrap"])
+NO_BWRAP = """
+!! bubblewrap (bwrap) is not installed, and could not be installed here:
+!! the bwrap sandbox tests will SKIP (the process-mode sandbox is still tested).
+!! Install it with: sudo apt-get install -y bubblewrap
+"""
+
+
+def ensure_bubblewrap() -> None:
+    """The sandbox's tests need bubblewrap (``bwrap``): installed from Debian's packages
+    when this runs as root with apt, else the tests that need it skip and this says so."""
+    if shutil.which("bwrap") or sys.platform != "linux":
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("+ apt-get install -y bubblewrap (for the sandbox tests)", flush=True)
+        for step in APT_STEPS:
+            subprocess.run(["apt-get", "-qq", *step], capture_output=True)
+            if shutil.which("bwrap"):
+                return
+    print(NO_BWRAP, flush=True)
+
+
 def test(extra: list[str]) -> None:
+    ensure_bubblewrap()
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     command = [PYTHON, "-m", "pytest", "--impl", "solutions", *parallel(extra), *extra]

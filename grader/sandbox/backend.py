@@ -1,9 +1,10 @@
 """The trusted side of the sandbox: a :class:`Backend` whose calls run in a worker process.
 
 :class:`SandboxBackend` implements the proxy's ``Backend`` protocol (``call`` and
-``value_and_grad``). It copies the submission and ``worker.py`` into a scratch directory,
-starts the worker (inside bubblewrap when available, else as a plain subprocess), sends it
-each call's inputs and rebuilds the outputs from plain data. Nothing the worker sends is
+``value_and_grad``). It copies the submission into a scratch directory, gets a worker (forked
+from this process's worker template, :mod:`.template`, which has imported TensorFlow once;
+or started on its own, inside bubblewrap when available, else as a plain subprocess), sends
+it each call's inputs and rebuilds the outputs from plain data. Nothing the worker sends is
 trusted: every message is checked (size, structure, types, numeric dtypes, array sizes)
 and arrays are rebuilt as fresh base-class ``np.ndarray`` objects.
 
@@ -279,7 +280,7 @@ class SandboxBackend:
         # Processes are spawned by this thread: a worker or template dies with the thread
         # that started it (PR_SET_PDEATHSIG). A template's child is forked by the template,
         # so asking for it can wait in the background while the template imports TensorFlow.
-        shared = template.shared(self.mode, self._isolation) if self.use_template else None
+        shared = self._shared_template()
         if shared is not None:
             self._early = threading.Thread(target=self._fork_quietly, args=(shared,))
         else:
@@ -290,6 +291,11 @@ class SandboxBackend:
             self._early = threading.Thread(target=self._greet_quietly, args=(worker,))
         self._early.daemon = True
         self._early.start()
+
+    def _shared_template(self) -> template.Template | None:
+        if not self.use_template:
+            return None
+        return template.shared(self.mode, self._isolation, tensorflow=self.tensorflow)
 
     def _fork_quietly(self, shared: template.Template) -> None:
         try:
@@ -600,7 +606,7 @@ class SandboxBackend:
     def _spawn(self) -> WorkerProcess:
         """A new worker process (not yet greeted): forked from this process's template
         when there is one (:mod:`.template`), else started on its own."""
-        shared = template.shared(self.mode, self._isolation) if self.use_template else None
+        shared = self._shared_template()
         if shared is not None:
             try:
                 return self._fork(shared)

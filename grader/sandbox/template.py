@@ -286,13 +286,13 @@ def enabled() -> bool:
     return os.environ.get("PRACTICUM_SANDBOX_TEMPLATE", "1") != "0"
 
 
-def shared(mode: str, isolation: dict) -> Template | None:
-    """This process's template for ``mode``, started when first asked for by the main
-    thread; None when templates are off or it cannot be started here (then the worker
-    starts on its own)."""
+def shared(mode: str, isolation: dict, tensorflow: bool = True) -> Template | None:
+    """This process's template for ``mode`` (with TensorFlow imported, or not: for workers
+    of numpy-only tasks), started when first asked for by the main thread; None when
+    templates are off or it cannot be started here (then the worker starts on its own)."""
     if not enabled():
         return None
-    key = (mode, bool(isolation.get("namespace")), json.dumps(isolation.get("expose")))
+    key = (mode, bool(isolation.get("namespace")), json.dumps(isolation.get("expose")), tensorflow)
     template = _TEMPLATES.get(key)
     if template is not None and template.alive():
         return template
@@ -301,7 +301,7 @@ def shared(mode: str, isolation: dict) -> Template | None:
     if template is not None:
         template.close()
     try:
-        template = Template(mode, isolation)
+        template = Template(mode, isolation, tensorflow=tensorflow)
     except WorkerDied:
         _TEMPLATES.pop(key, None)
         return None

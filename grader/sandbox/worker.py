@@ -25,6 +25,10 @@ Set-up, in this order, before the submission's code can run:
    processes (threads only), no exec, no ptrace, no sockets but Unix ones, no signals but to
    itself.
 
+Started as a template (``"template": true``), the worker does step 0, Landlock and the
+imports, and then forks one child per worker the grader asks for (``serve_as_template``);
+each child does steps 1-4 from its own config (``become_child``).
+
 Protocol: messages are JSON documents framed by a 4-byte big-endian length, read from the
 file descriptor ``in_fd`` and written to ``out_fd`` (never stdout: a submission's prints go
 to stdout/stderr, which the grader drains and truncates). Values travel in the JSON forms of
