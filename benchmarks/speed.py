@@ -10,7 +10,11 @@ Figures (median of ``--repeat`` fresh processes each, the load average printed w
    ``style_losses``); aims 3 s and 8 s;
 3. a submission whose every function loops (``tests/fixtures/adversarial/infinite_loop``),
    ``grader grade --task style_losses`` in the sandbox; aim 60 s;
-4. one sandboxed grade of the reference, every task (``grader grade solutions``); aim 20 s.
+4. sandboxed grades of the reference: metrics (numpy only), style_losses, and every task
+   (``grader grade solutions``; aim 20 s).
+
+Each grade is measured with the worker template (the default) and without it
+(``PRACTICUM_SANDBOX_TEMPLATE=0``: every worker imports TensorFlow itself), in the same run.
 
 ``--skip-grades`` measures 1 and 2 only. The suite's own time is in ``docs/benchmarks.md``
 (the durations of ``python3 dev.py test``).
@@ -35,17 +39,19 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def seconds(command: list[str], ok=(0,)) -> float:
+def seconds(command: list[str], ok=(0,), env: dict | None = None) -> float:
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    completed = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
     took = time.monotonic() - started
     if completed.returncode not in ok:
         sys.exit(f"{' '.join(command)} exited {completed.returncode}:\n{completed.stderr[-2000:]}")
     return took
 
 
-def median_of(command: list[str], repeat: int, ok=(0,)) -> float:
-    return statistics.median(seconds(command, ok) for _ in range(repeat))
+def median_of(command: list[str], repeat: int, ok=(0,), env: dict | None = None) -> float:
+    return statistics.median(seconds(command, ok, env) for _ in range(repeat))
 
 
 def row(name: str, value: float, anchor: float, aim: float | None) -> None:
@@ -70,12 +76,26 @@ def main() -> None:
     if args.skip_grades:
         return
     grade = [PYTHON, "-m", "practicum.grader.cli", "grade", "--sandbox", "auto"]
+    loop = str(ROOT / "tests/fixtures/adversarial/infinite_loop")
+    grades = [
+        ("grader grade infinite_loop --task style_losses", [loop, "--task", "style_losses"], 60),
+        ("grader grade solutions --task metrics", ["solutions", "--task", "metrics"], None),
+        (
+            "grader grade solutions --task style_losses",
+            ["solutions", "--task", "style_losses"],
+            None,
+        ),
+        ("grader grade solutions (every task, sandboxed)", ["solutions"], 20),
+    ]
     with tempfile.TemporaryDirectory() as out:
-        loop = ROOT / "tests/fixtures/adversarial/infinite_loop"
-        value = median_of([*grade, str(loop), "--task", "style_losses", "--out", out], 1)
-        row("grader grade infinite_loop --task style_losses", value, anchor, 60)
-        value = median_of([*grade, "solutions", "--out", out], 1)
-        row("grader grade solutions (every task, sandboxed)", value, anchor, 20)
+        for name, arguments, aim in grades:
+            for template, label in (("1", ""), ("0", ", no worker template")):
+                value = median_of(
+                    [*grade, *arguments, "--out", out],
+                    1 if aim else args.repeat,
+                    env={"PRACTICUM_SANDBOX_TEMPLATE": template},
+                )
+                row(f"{name}{label}", value, anchor, aim)
 
 
 if __name__ == "__main__":
