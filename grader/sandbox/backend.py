@@ -633,7 +633,7 @@ class SandboxBackend:
         output_r, output_w = os.pipe()
         theirs = (to_worker_r, from_worker_w, output_w)
         try:
-            child = shared.fork(config, theirs)
+            child = shared.fork(config, theirs, timeout=self.start_timeout)
         except WorkerDied:
             for fd in (*theirs, to_worker_w, from_worker_r, output_r):
                 os.close(fd)

@@ -22,6 +22,7 @@ worker is started on its own.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import shutil
@@ -94,7 +95,8 @@ class Template:
         self._forked: list[int] = []
         self._changed = threading.Condition()
         self._lock = threading.Lock()  # one fork request at a time
-        self._count = 0
+        self._names = itertools.count(1)
+        self.forks = 0  # children forked so far
         self._all_killed = False
         self.closed = False
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -230,15 +232,15 @@ class Template:
 
     def folder(self) -> tuple[Path, str]:
         """A new child's folder in the spool: (its path here, its path in the sandbox)."""
-        self._count += 1
-        name = f"{self._count:06d}"
+        name = f"{next(self._names):06d}"
         path = self.spool / name
         path.mkdir(mode=0o755)
         return path, f"{self.root}/spool/{name}"
 
-    def fork(self, config: dict, fds: tuple[int, int, int], timeout: float = 30) -> ForkedWorker:
+    def fork(self, config: dict, fds: tuple[int, int, int], timeout: float = 180) -> ForkedWorker:
         """A child running ``config`` (a worker's config, with ``env`` and ``cwd``) with the
-        pipes ``fds`` (its requests, its replies, its output)."""
+        pipes ``fds`` (its requests, its replies, its output); ``timeout`` covers the
+        template's own start (its TensorFlow import) when it is still under way."""
         with self._lock:
             if not self.alive():
                 raise WorkerDied(
@@ -259,6 +261,7 @@ class Template:
                         "could not be started: the worker template did not answer",
                         "WorkerCrash",
                     )
+                self.forks += 1
                 return ForkedWorker(self, self._forked.pop())
 
     def close(self) -> None:
@@ -280,6 +283,7 @@ class Template:
 
 
 _TEMPLATES: dict[tuple, Template] = {}
+_BROKEN: set[tuple] = set()  # templates that ended before forking anything: not tried again
 
 
 def enabled() -> bool:
@@ -296,8 +300,10 @@ def shared(mode: str, isolation: dict, tensorflow: bool = True) -> Template | No
     template = _TEMPLATES.get(key)
     if template is not None and template.alive():
         return template
-    if threading.current_thread() is not threading.main_thread():
-        return None  # it would die with this thread (PR_SET_PDEATHSIG)
+    if template is not None and not template.forks:
+        _BROKEN.add(key)  # it cannot work here: every worker starts on its own
+    if key in _BROKEN or threading.current_thread() is not threading.main_thread():
+        return None  # (a template started by another thread would die with it)
     if template is not None:
         template.close()
     try:

@@ -164,3 +164,22 @@ def test_without_the_template_each_worker_starts_on_its_own(students, mode, monk
     with backend(alice, mode) as alone:
         assert alone.call("student", "first_look", (), {}) == [[], None, []]
         assert not isinstance(alone._worker.process, template.ForkedWorker)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_template_that_cannot_start_here_leaves_each_worker_to_start_on_its_own(
+    students, mode, monkeypatch, tmp_path
+):
+    skip_unless(mode)
+    broken = tmp_path / "broken_worker.py"
+    broken.write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.setattr(template, "WORKER_SOURCE", broken)
+    monkeypatch.setattr(template, "_TEMPLATES", {})
+    monkeypatch.setattr(template, "_BROKEN", set())
+    alice, bob = students
+    for folder in (alice, bob):
+        with backend(folder, mode) as alone:
+            assert alone.call("student", "first_look", (), {}) == [[], None, []]
+            assert not isinstance(alone._worker.process, template.ForkedWorker)
+    assert len(template._BROKEN) == 1  # tried once, then not again
+    template.close_all()  # the broken one's scratch folder
