@@ -37,7 +37,7 @@ from pathlib import Path
 from practicum.grader.sandbox.bwrap import SANDBOX_ROOT, SYSTEM_READ, bwrap_command, python_paths
 from practicum.grader.sandbox.files import runtime_library
 from practicum.grader.sandbox.modes import UNSHARE
-from practicum.grader.sandbox.worker_process import WorkerDied
+from practicum.grader.sandbox.worker_process import WorkerDied, kill_started
 
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
 WIRE_SOURCE = Path(__file__).with_name("wire.py")
@@ -270,15 +270,7 @@ class Template:
         except OSError:
             pass
         self.control.close()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
+        kill_started(self.process)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

@@ -69,25 +69,33 @@ class WorkerProcess:
         self.info: dict = {}
 
     def kill(self) -> None:
-        if isinstance(self.process, subprocess.Popen):  # a template's child: its pid is not ours
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
+        if isinstance(self.process, subprocess.Popen):
+            kill_started(self.process)
+        else:  # a template's child: its pid is not ours, the template kills it
             self.process.kill()
-        except ProcessLookupError:
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
         for fd in (self.to_worker, self.from_worker):
             try:
                 os.close(fd)
             except OSError:
                 pass
         self.output.thread.join(timeout=2)
+
+
+def kill_started(process: subprocess.Popen) -> None:
+    """SIGKILL to a process started in a session of its own, and to its process group."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.kill()
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
 
 
 class WorkerDied(Exception):
