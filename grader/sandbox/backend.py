@@ -41,8 +41,6 @@ import select
 import shutil
 import struct
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -51,11 +49,10 @@ from typing import Any
 
 from practicum.grader.running.feedback import without_framework_noise
 from practicum.grader.running.proxy import CandidateError, MissingImplementation
-from practicum.grader.sandbox import template
-from practicum.grader.sandbox.bwrap import SANDBOX_ROOT, SYSTEM_READ, bwrap_command, python_paths
-from practicum.grader.sandbox.files import copy_submission, runtime_library
+from practicum.grader.sandbox import launch, template
+from practicum.grader.sandbox.bwrap import SANDBOX_ROOT, SYSTEM_READ, python_paths
+from practicum.grader.sandbox.files import runtime_library
 from practicum.grader.sandbox.modes import (
-    UNSHARE,
     bwrap_problem,
     notice,
     process_isolation,
@@ -70,9 +67,7 @@ from practicum.grader.sandbox.worker_process import (
     killed_by,
 )
 
-WORKER_SOURCE = Path(__file__).with_name("worker.py")
 _UIDS = itertools.count()  # each worker of this process its own uid (as root)
-WIRE_SOURCE = Path(__file__).with_name("wire.py")
 
 
 class WorkerFailure(MissingImplementation):
@@ -319,9 +314,7 @@ class SandboxBackend:
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        self._remove_scratch()
 
     def __enter__(self) -> SandboxBackend:
         return self
@@ -579,19 +572,16 @@ class SandboxBackend:
         return self._worker
 
     def _prepare_scratch(self) -> Path:
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-        scratch = Path(tempfile.mkdtemp(prefix="practicum-sandbox-"))
-        os.chmod(scratch, 0o755)
-        shutil.copyfile(WORKER_SOURCE, scratch / "worker.py")
-        shutil.copyfile(WIRE_SOURCE, scratch / "wire.py")
-        submission = scratch / "submission"
-        submission.mkdir()
-        copy_submission(self.directory, submission)
-        work = scratch / "work"
-        work.mkdir()
+        self._remove_scratch()
+        scratch = launch.scripts_folder("practicum-sandbox-")
+        launch.submission_folders(scratch, self.directory)
         self._scratch = scratch
         return scratch
+
+    def _remove_scratch(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def _worker_uid(self) -> int | None:
         if os.getuid() != 0:
@@ -616,13 +606,10 @@ class SandboxBackend:
         return self._spawn_alone()
 
     def _fork(self, shared: template.Template) -> WorkerProcess:
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+        self._remove_scratch()
         folder, inside = shared.folder()
         self._scratch = folder
-        (folder / "submission").mkdir()
-        copy_submission(self.directory, folder / "submission")
-        (folder / "work").mkdir()
+        launch.submission_folders(folder, self.directory)
         self.starts += 1
         uid = self._chowned(folder)
         config = self._config(inside, shared.lib_inside, uid, scripts=shared.root)
@@ -684,46 +671,22 @@ class SandboxBackend:
         }
 
     def _env(self, root: str) -> dict[str, str]:
-        return {
-            "PATH": "/usr/bin:/bin",
-            "HOME": f"{root}/work",
-            "TMPDIR": f"{root}/work",
-            "LANG": "C.UTF-8",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "CUDA_VISIBLE_DEVICES": "",
-            "PYTHONHASHSEED": "0",
-            "OMP_NUM_THREADS": str(self.threads),
-            "OPENBLAS_NUM_THREADS": str(self.threads),
-            "MPLBACKEND": "Agg",
-            "KERAS_HOME": f"{root}/work/.keras",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
+        threads = str(self.threads)
+        return launch.environment(
+            f"{root}/work",
+            TMPDIR=f"{root}/work",
+            OMP_NUM_THREADS=threads,
+            OPENBLAS_NUM_THREADS=threads,
+            KERAS_HOME=f"{root}/work/.keras",
+        )
 
     def _spawn_alone(self) -> WorkerProcess:
         scratch = self._prepare_scratch()
         self.starts += 1
         uid = self._chowned(scratch)
         library = runtime_library()
-        if self.mode == "bwrap":
-            root = SANDBOX_ROOT
-            lib = f"{root}/lib"
-            prefix = bwrap_command(scratch) + [
-                "--ro-bind",
-                library,
-                lib,
-                "--ro-bind",
-                str(scratch / "submission"),
-                f"{root}/submission",
-                "--bind",
-                str(scratch / "work"),
-                f"{root}/work",
-                "--chdir",
-                f"{root}/work",
-            ]
-        else:
-            root = str(scratch)
-            lib = library
-            prefix = [*UNSHARE, "--"] if self._isolation["namespace"] else []
+        root = SANDBOX_ROOT if self.mode == "bwrap" else str(scratch)
+        lib = f"{root}/lib" if self.mode == "bwrap" else library
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         output_r, output_w = os.pipe()
@@ -734,7 +697,19 @@ class SandboxBackend:
             "expose": self._isolation["expose"],
             "reaper": self._isolation["namespace"],
         }
-        command = [*prefix, sys.executable, "-I", "-B", f"{root}/worker.py", json.dumps(config)]
+        command = launch.command(
+            self.mode,
+            scratch,
+            self._isolation,
+            config,
+            root=root,
+            mounts=[
+                ("--ro-bind", library, lib),
+                ("--ro-bind", str(scratch / "submission"), f"{root}/submission"),
+                ("--bind", str(scratch / "work"), f"{root}/work"),
+            ],
+            chdir=f"{root}/work",
+        )
         try:
             process = subprocess.Popen(
                 command,

@@ -29,18 +29,15 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import threading
 from pathlib import Path
 
-from practicum.grader.sandbox.bwrap import SANDBOX_ROOT, SYSTEM_READ, bwrap_command, python_paths
+from practicum.grader.sandbox import launch
+from practicum.grader.sandbox.bwrap import SANDBOX_ROOT, SYSTEM_READ, python_paths
 from practicum.grader.sandbox.files import runtime_library
-from practicum.grader.sandbox.modes import UNSHARE
 from practicum.grader.sandbox.worker_process import WorkerDied, kill_started
 
-WORKER_SOURCE = Path(__file__).with_name("worker.py")
-WIRE_SOURCE = Path(__file__).with_name("wire.py")
+WORKER_SOURCE = launch.WORKER_SOURCE  # the script the template runs (a test replaces it)
 
 
 class ForkedWorker:
@@ -65,8 +62,13 @@ class ForkedWorker:
         return code
 
     def kill(self) -> None:
+        """Has the template kill the child, and waits (10 s at most) until it has ended."""
         if self.poll() is None:
             self.template.kill(self.pid)
+            try:
+                self.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 class Template:
@@ -82,10 +84,7 @@ class Template:
     def __init__(self, mode: str, isolation: dict, *, tensorflow: bool = True) -> None:
         self.mode = mode
         self.isolation = isolation
-        self.scratch = Path(tempfile.mkdtemp(prefix="practicum-template-"))
-        os.chmod(self.scratch, 0o755)
-        shutil.copyfile(WORKER_SOURCE, self.scratch / "worker.py")
-        shutil.copyfile(WIRE_SOURCE, self.scratch / "wire.py")
+        self.scratch = launch.scripts_folder("practicum-template-", worker=WORKER_SOURCE)
         self.spool = self.scratch / "spool"
         self.spool.mkdir(mode=0o755)
         self.lib = runtime_library()
@@ -118,31 +117,18 @@ class Template:
             ],
             "write_paths": [f"{self.root}/spool"],
         }
-        if mode == "bwrap":
-            prefix = bwrap_command(self.scratch) + [
-                "--ro-bind",
-                self.lib,
-                self.lib_inside,
-                "--bind",
-                str(self.spool),
-                f"{self.root}/spool",
-                "--chdir",
-                f"{self.root}/spool",
-            ]
-        else:
-            prefix = [*UNSHARE, "--"] if isolation.get("namespace") else []
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": f"{self.root}/spool",
-            "LANG": "C.UTF-8",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "CUDA_VISIBLE_DEVICES": "",
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "MPLBACKEND": "Agg",
-        }
-        script = f"{self.root}/worker.py"
-        command = [*prefix, sys.executable, "-I", "-B", script, json.dumps(config)]
+        command = launch.command(
+            mode,
+            self.scratch,
+            isolation,
+            config,
+            root=self.root,
+            mounts=[
+                ("--ro-bind", self.lib, self.lib_inside),
+                ("--bind", str(self.spool), f"{self.root}/spool"),
+            ],
+            chdir=f"{self.root}/spool",
+        )
         try:
             self.process = subprocess.Popen(
                 command,
@@ -151,7 +137,7 @@ class Template:
                 stderr=subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),),
                 start_new_session=True,
-                env=env,
+                env=launch.environment(f"{self.root}/spool"),
                 cwd=str(self.spool),
             )
         except OSError as error:

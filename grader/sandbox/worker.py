@@ -616,9 +616,30 @@ def as_tensor(array):
     return array if tf is None else tf.constant(array)
 
 
+def load_libraries(start_tensorflow):
+    """numpy, the codec, TensorFlow (unless the grader says the task is numpy-only; its
+    runtime started if ``start_tensorflow``) and the course's runtime helpers (no grader)
+    on ``sys.path``: all loaded before the filters."""
+    global wire
+    import numpy  # noqa: F401 - wire.py needs it
+
+    if wire is None:
+        wire = load_wire()
+    if CONFIG.get("tensorflow", True):
+        if start_tensorflow:
+            load_tensorflow()
+        else:
+            try:
+                import keras  # noqa: F401
+                import tensorflow  # noqa: F401
+            except ImportError:
+                pass
+    if CONFIG.get("lib") and CONFIG["lib"] not in sys.path:
+        sys.path.insert(0, CONFIG["lib"])
+
+
 def confine_and_serve():
     """Steps 1-4 of the set-up (limits, uid, Landlock, TensorFlow, seccomp), then serves."""
-    global wire
     apply_limits(CONFIG.get("limits", {}))
     dropped = drop_privileges(CONFIG.get("uid"))
     try:
@@ -628,14 +649,7 @@ def confine_and_serve():
     landlock = 0
     if CONFIG.get("landlock"):
         landlock = apply_landlock(CONFIG["read_paths"], CONFIG["write_paths"])
-    import numpy  # noqa: F401 - loaded now, before the filters, as wire.py needs it
-
-    if wire is None:
-        wire = load_wire()
-    if CONFIG.get("tensorflow", True):  # not for numpy-only tasks (the grader decides)
-        load_tensorflow()
-    if CONFIG.get("lib") and CONFIG["lib"] not in sys.path:
-        sys.path.insert(0, CONFIG["lib"])  # the course's runtime helpers (no grader)
+    load_libraries(start_tensorflow=True)
     seccomp = apply_seccomp() if CONFIG.get("seccomp") else False
     send(
         {
@@ -672,7 +686,6 @@ def serve_as_template():
     import signal
     import socket
 
-    global wire
     control = socket.socket(fileno=CONFIG["control_fd"])
     try:
         libc().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
@@ -681,17 +694,7 @@ def serve_as_template():
         pass
     if CONFIG.get("landlock"):
         apply_landlock(CONFIG["read_paths"], CONFIG["write_paths"])
-    import numpy  # noqa: F401
-
-    wire = load_wire()
-    if CONFIG.get("tensorflow", True):
-        try:
-            import keras  # noqa: F401
-            import tensorflow  # noqa: F401 - imported only: its runtime starts in each child
-        except ImportError:
-            pass
-    if CONFIG.get("lib"):
-        sys.path.insert(0, CONFIG["lib"])
+    load_libraries(start_tensorflow=False)  # its runtime starts in each child
     children = set()
     poller = select.poll()
     poller.register(control, select.POLLIN)

@@ -73,10 +73,6 @@ class WorkerProcess:
             kill_started(self.process)
         else:  # a template's child: its pid is not ours, the template kills it
             self.process.kill()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
         for fd in (self.to_worker, self.from_worker):
             try:
                 os.close(fd)
