@@ -71,6 +71,49 @@ def test_a_missing_part_or_environment_fails_the_comparison(tmp_path, capsys):
     assert verdicts.compare([complete]) == 1
 
 
+def test_a_subset_run_is_compared_on_the_parts_it_ran_and_names_the_rest(tmp_path, capsys):
+    complete = environment_folder(tmp_path / "tf-latest")
+    subset = environment_folder(tmp_path / "tf216")
+    (subset / "adversarial.json").unlink()
+    assert verdicts.compare([complete, subset], frozenset({"tf216"})) == 0
+    out = capsys.readouterr().out
+    assert "tf216: ran a subset, without adversarial" in out
+    assert "identical in 2 environments" in out
+
+
+def test_a_subset_run_still_fails_on_a_difference_in_the_parts_it_ran(tmp_path, capsys):
+    changed = {**KNOWN, "style_losses--content_mean": {"t::a": "failed", "t::b": "failed"}}
+    complete = environment_folder(tmp_path / "tf-latest")
+    subset = environment_folder(tmp_path / "tf216", known=changed)
+    (subset / "adversarial.json").unlink()
+    assert verdicts.compare([complete, subset], frozenset({"tf216"})) == 1
+    assert (
+        "DIFFERENT known_implementations/style_losses--content_mean: t::a: "
+        "tf-latest: passed, tf216: failed"
+    ) in capsys.readouterr().out
+
+
+def test_a_subset_run_without_the_reference_or_a_submission_of_its_part_fails(tmp_path, capsys):
+    complete = environment_folder(tmp_path / "tf-latest")
+    fewer = {"exercises": KNOWN["exercises"]}
+    subset = environment_folder(tmp_path / "tf216", known=fewer)
+    (subset / "adversarial.json").unlink()
+    assert verdicts.compare([complete, subset], frozenset({"tf216"})) == 1
+    out = capsys.readouterr().out
+    assert "known_implementations/style_losses--content_mean: t::a: " in out
+    assert "tf216: missing" in out
+    (subset / "reference.json").unlink()
+    assert verdicts.compare([complete, subset], frozenset({"tf216"})) == 1
+    assert "reference.json is missing" in capsys.readouterr().err
+
+
+def test_only_a_compared_folder_can_be_a_subset(tmp_path, capsys):
+    folders = [environment_folder(tmp_path / name) for name in ("tf-latest", "tf215")]
+    assert verdicts.compare(folders, frozenset({"tf216"})) == 1
+    assert "--subset names no folder compared" in capsys.readouterr().err
+    assert verdicts.main(["compare", *map(str, folders), "--subset", str(folders[1])]) == 0
+
+
 def test_a_failing_reference_or_a_passing_stub_fails_even_when_all_agree(tmp_path, capsys):
     wrong_reference = [{**REFERENCE[0], "outcome": "failed"}, REFERENCE[1]]
     folders = [
