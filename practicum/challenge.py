@@ -11,7 +11,11 @@ grader runs it in a fresh sandboxed worker). An attempt is three functions the s
 
 :func:`run` starts the clock (:class:`Budget`) before ``build_model``, runs ``train`` in a
 thread and waits for it until the budget is spent plus a grace period: a ``train`` that does
-not stop in time is left behind and the model *as it stands* is tested. Only the test images
+not stop in time is left behind and the model *as it stands* is tested. A ``train`` that has
+seen its budget expire (``budget.expired()`` returned True to it, or its
+``budget.callback()`` ended ``model.fit``) but is still cleaning up then, as Keras 2's
+``fit`` can be while a ``tf.data`` shuffle buffer winds down on a busy machine, is not
+waited for either, but it counts as having stopped in time (``late``). Only the test images
 go in; the labels stay with the caller, who computes the accuracy.
 
 :func:`calibration_workload` is a fixed piece of training whose duration measures the machine
@@ -35,6 +39,7 @@ import numpy as np
 
 #: Seconds after the budget that a ``train`` still running is waited for before it is left
 #: behind (it can be in the middle of a step; a step of a reasonable model takes < 1 s).
+#: It is also all the extra training any ``train`` can get: after it, ``predict`` runs.
 GRACE_SECONDS = 5.0
 
 
@@ -60,6 +65,7 @@ class Budget:
         self.nominal_seconds = float(nominal_seconds or seconds)
         self.start = time.perf_counter()
         self.stop_requested = False
+        self.seen_expired = False  # expired() has returned True (to train, or its callback)
 
     def elapsed(self) -> float:
         """Seconds since the budget started."""
@@ -75,7 +81,9 @@ class Budget:
 
     def expired(self) -> bool:
         """True once the budget is spent (or the driver has asked training to stop)."""
-        return self.stop_requested or self.elapsed() >= self.seconds
+        spent = self.stop_requested or self.elapsed() >= self.seconds
+        self.seen_expired = self.seen_expired or spent
+        return spent
 
     def callback(self):
         """A Keras callback that ends ``model.fit`` after the batch during which the budget
@@ -186,8 +194,10 @@ def run(
 
     Returns:
         A dict: ``predictions`` (``(M,)`` int64), ``train_seconds`` (build and train),
-        ``predict_seconds``, ``stopped`` (True when ``train`` had to be left behind),
-        ``parameters`` (the model's), ``budget_seconds``.
+        ``predict_seconds``, ``stopped`` (True when ``train`` had to be left behind without
+        having seen its budget expire), ``late`` (True when it had seen it, and was still
+        finishing: not waited for, not stopped), ``parameters`` (the model's),
+        ``budget_seconds``.
 
     Raises:
         ChallengeError: ``build_model`` returned no Keras model, or ``predict`` broke the
@@ -215,8 +225,11 @@ def run(
     worker = threading.Thread(target=training, name="challenge-train", daemon=True)
     worker.start()
     worker.join(timeout=budget.left() + grace_seconds)
-    stopped = worker.is_alive()
-    if stopped:
+    running = worker.is_alive()
+    # Read before stop_requested makes expired() True: did train see the budget end itself?
+    late = running and budget.seen_expired
+    stopped = running and not late
+    if running:
         budget.stop_requested = True  # a train that checks its budget stops at the next step
         model.stop_training = True
     train_seconds = budget.elapsed()
@@ -230,6 +243,7 @@ def run(
         "train_seconds": round(train_seconds, 3),
         "predict_seconds": round(time.perf_counter() - begin, 3),
         "stopped": stopped,
+        "late": late,
         "parameters": int(model.count_params()),
         "budget_seconds": float(budget_seconds),
     }

@@ -75,6 +75,7 @@ def run_challenge(
     Returns:
         A dict: ``predictions`` ``(M,)`` int64 classes, ``train_seconds``,
         ``predict_seconds``, ``stopped`` (``train`` overran and was left behind),
+        ``late`` (``train`` saw its budget expire, then was slow to return: no penalty),
         ``parameters``, ``budget_seconds``.
     """
     return challenge.run(

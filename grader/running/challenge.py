@@ -265,6 +265,12 @@ def _scored(
             "the model tested as it stood, for no points (check budget.expired() in your "
             "loop, or pass budget.callback() to model.fit)"
         )
+    elif result.get("late") is True:
+        notes.append(
+            f"train saw its budget expire but had not returned {GRACE_SECONDS:g} s later "
+            "(a tf.data pipeline winding down?): the model was tested as it stood then, "
+            "with no loss of points"
+        )
     return Attempt(
         accuracy=timed["accuracy"],
         credit=0.0 if stopped else credit(timed["accuracy"], zero_at, full_at),

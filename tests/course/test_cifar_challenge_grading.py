@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import practicum
+from practicum.challenge import GRACE_SECONDS, Budget, run
 from practicum.grader.export import leaderboard, reports
 from practicum.grader.grading import grade_all, scoring
 from practicum.grader.grading.results import StudentResult, TaskResult, TestScore
@@ -87,6 +89,58 @@ def test_the_student_release_without_grading_toml_uses_the_same_budget_and_thres
 def test_a_malformed_budget_table_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown key"):
         ChallengeSettings.from_table({"budget": [{"seconds": 60, "full": 0.6}]})
+
+
+def tiny_model(input_shape, num_classes, budget_seconds):
+    import keras
+
+    return keras.Sequential(
+        [keras.Input(input_shape), keras.layers.Flatten(), keras.layers.Dense(num_classes)]
+    )
+
+
+def tiny_predict(model, x_test):
+    return np.zeros((len(x_test), 10), np.float32)
+
+
+def train_then_clean_up(model, x_train, y_train, budget):
+    while not budget.expired():
+        time.sleep(0.01)
+    time.sleep(30)  # a clean-up after the last step
+
+
+def train_and_ignore_the_budget(model, x_train, y_train, budget):
+    time.sleep(30)
+
+
+def train_and_stop_in_time(model, x_train, y_train, budget):
+    while not budget.expired():
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("train", "stopped", "late"),
+    [
+        (train_then_clean_up, False, True),
+        (train_and_ignore_the_budget, True, False),
+        (train_and_stop_in_time, False, False),
+    ],
+)
+def test_the_driver_waits_a_grace_and_stops_only_a_train_that_never_saw_its_budget_end(
+    train, stopped, late
+):
+    x = np.zeros((4, 32, 32, 3), np.uint8)
+    began = time.perf_counter()
+    result = run(tiny_model, train, tiny_predict, x, np.zeros(4), x, 0.3, grace_seconds=0.5)
+    assert (result["stopped"], result["late"]) == (stopped, late)
+    assert time.perf_counter() - began < 10  # neither kind of overrun is waited out
+
+
+def test_a_budget_remembers_that_it_was_seen_expired():
+    budget = Budget(0.05)
+    assert not budget.expired() and not budget.seen_expired
+    time.sleep(0.06)
+    assert budget.expired() and budget.seen_expired
 
 
 # --------------------------------------------------------------------------- graded
@@ -171,6 +225,17 @@ def test_a_train_that_never_returns_is_left_behind_for_no_points(tmp_path, sampl
     result = attempt(attempt_folder(tmp_path, "never_returns"), sample)
     assert result.stopped and result.credit == 0
     assert "budget.expired()" in result.summary()
+
+
+def test_a_train_that_saw_its_budget_end_but_returns_late_is_not_waited_for_nor_penalised(
+    tmp_path, sample
+):
+    result = attempt(attempt_folder(tmp_path, "slow_to_finish"), sample)
+    assert not result.stopped, result.summary()
+    budget = SETTINGS.budgets[0]
+    assert result.credit == credit(result.accuracy, budget.sample_zero_at, budget.sample_full_at)
+    assert "saw its budget expire" in result.summary()
+    assert result.wall_seconds < result.budget_seconds + GRACE_SECONDS + 15  # not 60 s more
 
 
 def test_nan_losses_are_named(tmp_path, sample):
