@@ -39,7 +39,7 @@ import numpy as np
 
 #: Seconds after the budget that a ``train`` still running is waited for before it is left
 #: behind (it can be in the middle of a step; a step of a reasonable model takes < 1 s).
-#: It is also all the extra training any ``train`` can get: after it, ``predict`` runs.
+#: After it, ``predict`` runs, whether ``train`` has returned or not.
 GRACE_SECONDS = 5.0
 
 
