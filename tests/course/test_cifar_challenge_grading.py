@@ -10,6 +10,7 @@ released stub with the functions of ``tests/fixtures/cifar_challenge/attempts/<n
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -41,13 +42,18 @@ ROOT = practicum.REPO_ROOT
 CONFIG = scoring.load_config(ROOT / "grading.toml")
 SETTINGS = ChallengeSettings.from_table(CONFIG.tasks["cifar_challenge"])
 POINTS = CONFIG.task_points("cifar_challenge")
+ATTEMPTS = FIXTURES / "cifar_challenge" / "attempts"
 
 
 def attempt_folder(tmp: Path, name: str) -> Path:
+    """The attempt's module; one with a ``# base: <attempt>`` line goes on top of that one."""
     folder = tmp / name
     folder.mkdir()
-    source = (FIXTURES / "cifar_challenge" / "attempts" / f"{name}.py").read_text()
-    (folder / "cifar_challenge.py").write_text(on_top_of_the_stub("cifar_challenge", source))
+    source = (ATTEMPTS / f"{name}.py").read_text()
+    base = re.search(r"^# base: (.+)$", source, re.M)
+    parts = [(ATTEMPTS / f"{base.group(1).strip()}.py").read_text()] if base else []
+    module = on_top_of_the_stub("cifar_challenge", *parts, source)
+    (folder / "cifar_challenge.py").write_text(module)
     return folder
 
 
