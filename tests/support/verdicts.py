@@ -127,11 +127,12 @@ def differences(
     that ran its part (every environment but those in ``subsets`` runs every part)."""
     lines = []
     labels = sorted({label for verdicts in environments.values() for label in verdicts})
+    ran = {name: {part_of(label) for label in verdicts} for name, verdicts in environments.items()}
     for label in labels:
         graded = {
             name: verdicts
             for name, verdicts in environments.items()
-            if name not in subsets or any(part_of(key) == part_of(label) for key in verdicts)
+            if name not in subsets or part_of(label) in ran[name]
         }
         tests = sorted({test for verdicts in graded.values() for test in verdicts.get(label, {})})
         for test in tests:
